@@ -1,0 +1,6 @@
+//! The `weir` command-line tool.
+
+fn main() {
+    eprintln!("weir: no commands yet");
+    std::process::exit(2);
+}

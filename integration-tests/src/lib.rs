@@ -1,0 +1,1 @@
+//! Shared helpers for weir's integration tests live in `tests/`.
