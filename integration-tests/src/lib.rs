@@ -1,1 +1,63 @@
-//! Shared helpers for weir's integration tests live in `tests/`.
+//! The harness shared by weir's integration suites.
+//!
+//! Every scenario is written once against `aws_sdk_sqs::Client` and runs against each
+//! target: the in-process SQS always, and LocalStack when the crate's `localstack`
+//! feature is on (the README's test command turns it on after starting LocalStack).
+//! A LocalStack test that cannot reach LocalStack fails with a message saying how to
+//! start it; it never passes by skipping its work.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_config::BehaviorVersion;
+use aws_sdk_sqs::config::{Credentials, Region};
+
+/// The endpoint LocalStack answers on: `AWS_ENDPOINT_URL`, or `http://127.0.0.1:4566`.
+#[must_use]
+pub fn localstack_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL")
+        .or_else(|_| std::env::var("AWS_ENDPOINT_URL_SQS"))
+        .unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned())
+}
+
+/// A client for LocalStack, built the way production builds one: from aws-config's
+/// defaults, with the endpoint from the environment. Region and credentials fall back
+/// to LocalStack's test values when the environment sets none.
+///
+/// # Panics
+///
+/// When LocalStack does not answer: the message names the endpoint and how to start it.
+pub async fn localstack_client() -> aws_sdk_sqs::Client {
+    let endpoint = localstack_endpoint();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
+    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
+    {
+        loader = loader.region(Region::new("us-east-1"));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
+        loader =
+            loader.credentials_provider(Credentials::new("test", "test", None, None, "weir-tests"));
+    }
+    let config = loader.load().await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    if let Err(err) = client.list_queues().max_results(1).send().await {
+        panic!(
+            "LocalStack is not reachable at {endpoint} ({}).\n\
+             These tests run against LocalStack because the `localstack` feature is on.\n\
+             Start it with `localstack/up`, or run the README's test command `scripts/test`, \
+             which starts and stops it.",
+            aws_sdk_sqs::error::DisplayErrorContext(&err)
+        );
+    }
+    client
+}
+
+/// A queue name no other test (or earlier run) has used: `prefix-<pid>-<n>`.
+#[must_use]
+pub fn unique_name(prefix: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{nanos}-{n}", std::process::id())
+}
