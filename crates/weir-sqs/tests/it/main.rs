@@ -5,5 +5,9 @@
 #[path = "../support.rs"]
 mod support;
 
+mod batching;
 mod consumer;
+mod producer;
 mod queue;
+mod redrive;
+mod spec;
