@@ -83,7 +83,7 @@ pub mod validate;
 pub use attributes::{AttributeValue, Attributes};
 pub use batch::RetryConfig;
 pub use batching::{BatchingProducer, BatchingProducerBuilder, PendingSend};
-pub use codec::{Codec, DecodeError, Json, RawString, TaggedJson};
+pub use codec::{Codec, Decode, DecodeError, Encode, Json, RawString, TaggedJson};
 pub use consumer::{Consumer, ReceiveOptions};
 pub use error::{Error, Result};
 pub use message::Message;
