@@ -3,13 +3,24 @@
 //! A shared rate limit, producer back pressure from queue depth, retries with backoff,
 //! timeouts that cancel, and tracing with the OpenTelemetry messaging conventions.
 
+pub mod adaptive;
+pub mod backpressure;
+pub mod classify;
 mod clock;
 mod limiter;
 pub mod rate_limit;
+pub mod retry;
+pub mod timeout;
+pub mod trace;
 
+pub use adaptive::{AdaptiveRateLimitLayer, AdaptiveRateLimiter};
+pub use backpressure::{Backpressure, BackpressureLayer, BackpressurePolicy, QueueDepth};
 pub use clock::TokioClock;
 pub use limiter::{AcquireError, BuildError, MAX_RATE_PER_SECOND, RateLimiter, RateLimiterBuilder};
 pub use rate_limit::{RateLimit, RateLimitLayer};
+pub use retry::{RetryLayer, RetryPolicy};
+pub use timeout::{Cancellable, TimeoutLayer, WithCancellation};
+pub use trace::{MessageMeta, TraceLayer};
 
 /// The error type layers return: callers downcast it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
