@@ -128,10 +128,13 @@ impl QueueDepth {
         *self.rx.borrow()
     }
 
-    /// A receiver that sees every new sample.
+    /// A receiver whose [`changed`](watch::Receiver::changed) resolves at the next sample
+    /// (the current one counts as seen).
     #[must_use]
     pub fn subscribe(&self) -> watch::Receiver<Option<DepthSample>> {
-        self.rx.clone()
+        let mut rx = self.rx.clone();
+        rx.mark_unchanged();
+        rx
     }
 
     /// How many samples failed (and were skipped) so far.

@@ -29,3 +29,6 @@ pub use future::ResponseFuture;
 pub use layer::TraceLayer;
 pub use meta::{MessageMeta, TraceContext};
 pub use service::Trace;
+
+#[cfg(test)]
+mod tests;
