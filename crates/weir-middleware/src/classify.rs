@@ -6,8 +6,8 @@
 //! | error | [`is_retryable`] | [`is_throttling`] | [`retry_after`] |
 //! |---|---|---|---|
 //! | [`weir_sqs::Error`] / [`weir_sqs::error::SqsError`] | its `is_retryable()` | its `is_throttling()` | its `retry_after()` |
-//! | [`Elapsed`](crate::timeout::Elapsed) (our timeout) | yes | no | no |
-//! | [`Backpressure`](crate::backpressure::Backpressure) | yes | yes (overload) | no |
+//! | [`Elapsed`] (our timeout) | yes | no | no |
+//! | [`Backpressure`] | yes | yes (overload) | no |
 //! | [`tokio::time::error::Elapsed`] | yes | no | no |
 //! | [`std::io::Error`] of kind `TimedOut`, `ConnectionReset`, `ConnectionAborted`, `ConnectionRefused`, `Interrupted` | yes | no | no |
 //! | anything else | no | no | no |

@@ -1,7 +1,7 @@
 //! An adaptive rate limit (AIMD): it halves the rate when the wrapped service reports
 //! throttling or overload, and adds back a fixed step while calls succeed.
 //!
-//! [`AdaptiveRateLimiter`] is the shared controller: it owns a [`RateLimiter`] and moves its
+//! [`AdaptiveRateLimiter`] is the shared controller: it owns a [`RateLimiter`](crate::RateLimiter) and moves its
 //! rate between a minimum and a maximum. [`AdaptiveRateLimitLayer`] applies it to a service
 //! and feeds it the service's outcomes; a
 //! [`BackpressureLayer`](crate::backpressure::BackpressureLayer) can also lower it.

@@ -1,5 +1,5 @@
 //! A timeout that cancels: when it fires, the request's
-//! [`CancellationToken`](tokio_util::sync::CancellationToken) is cancelled, so work that
+//! [`CancellationToken`] is cancelled, so work that
 //! cooperates (spawned tasks, blocking sections that check the token, downstream calls
 //! that select on it) stops too, not only the future that was dropped.
 //!
