@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use tower::Layer;
 
 use super::Trace;
@@ -30,9 +32,10 @@ use crate::classify::ErrorRef;
 /// # Ok(())
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TraceLayer {
     error_type: fn(ErrorRef<'_>) -> String,
+    queue_name: Option<Arc<str>>,
 }
 
 impl TraceLayer {
@@ -41,7 +44,17 @@ impl TraceLayer {
     pub fn new() -> Self {
         Self {
             error_type: crate::classify::error_type,
+            queue_name: None,
         }
+    }
+
+    /// The queue name (`messaging.destination.name`) for messages whose
+    /// [`queue_name`](super::MessageMeta::queue_name) is `None`, such as
+    /// `weir_sqs::Message<T>`.
+    #[must_use]
+    pub fn with_queue_name(mut self, name: impl Into<Arc<str>>) -> Self {
+        self.queue_name = Some(name.into());
+        self
     }
 
     /// Names errors (the `error.type` field) with `f` instead.
@@ -62,6 +75,6 @@ impl<S> Layer<S> for TraceLayer {
     type Service = Trace<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Trace::new(inner, self.error_type)
+        Trace::new(inner, self.error_type).with_queue_name(self.queue_name.clone())
     }
 }

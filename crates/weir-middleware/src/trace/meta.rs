@@ -40,6 +40,26 @@ pub trait MessageMeta {
     }
 }
 
+/// A received SQS message. It does not know its queue's name: give it to
+/// [`TraceLayer::with_queue_name`](super::TraceLayer::with_queue_name).
+impl<T> MessageMeta for weir_sqs::Message<T> {
+    fn message_id(&self) -> Option<&str> {
+        Some(Self::message_id(self))
+    }
+
+    fn queue_name(&self) -> Option<&str> {
+        None
+    }
+
+    fn traceparent(&self) -> Option<&str> {
+        Self::traceparent(self)
+    }
+
+    fn aws_trace_header(&self) -> Option<&str> {
+        Self::trace_header(self)
+    }
+}
+
 impl<T: MessageMeta> MessageMeta for WithCancellation<T> {
     fn message_id(&self) -> Option<&str> {
         self.request.message_id()

@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tower::Service;
@@ -13,12 +14,24 @@ use crate::classify::ErrorRef;
 pub struct Trace<S> {
     inner: S,
     error_type: fn(ErrorRef<'_>) -> String,
+    queue_name: Option<Arc<str>>,
 }
 
 impl<S> Trace<S> {
     /// Wraps `inner`; `error_type` names errors for the `error.type` field.
     pub const fn new(inner: S, error_type: fn(ErrorRef<'_>) -> String) -> Self {
-        Self { inner, error_type }
+        Self {
+            inner,
+            error_type,
+            queue_name: None,
+        }
+    }
+
+    /// The queue name for messages that do not know theirs.
+    #[must_use]
+    pub fn with_queue_name(mut self, name: Option<Arc<str>>) -> Self {
+        self.queue_name = name;
+        self
     }
 
     /// The inner service.
@@ -38,8 +51,11 @@ impl<S> Trace<S> {
 }
 
 /// The span for one message.
-pub(super) fn span_for<M: MessageMeta + ?Sized>(msg: &M) -> tracing::Span {
-    let queue = msg.queue_name().unwrap_or("");
+pub(super) fn span_for<M: MessageMeta + ?Sized>(
+    msg: &M,
+    default_queue: Option<&str>,
+) -> tracing::Span {
+    let queue = msg.queue_name().or(default_queue).unwrap_or("");
     let span = tracing::info_span!(
         "process",
         otel.name = %format_args!("process {queue}"),
@@ -102,7 +118,7 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let span = span_for(&req);
+        let span = span_for(&req, self.queue_name.as_deref());
         let response = {
             let _entered = span.enter();
             self.inner.call(req)
