@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::codec::{Codec, Json};
+use crate::codec::{Encode, Json};
 use crate::error::{Error, Result};
 use crate::producer::{Prepared, Producer, SendOptions, SendOutput};
 use crate::validate::MAX_BATCH_ENTRIES;
@@ -57,8 +57,10 @@ impl Future for PendingSend {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("events").ensure(&client).await?;
 /// use weir_sqs::{BatchingProducer, Producer, Queue};
 ///
 /// let queue = Queue::open(&client, "events").await?;
@@ -110,7 +112,7 @@ impl<T, C> fmt::Debug for BatchingProducerBuilder<T, C> {
 impl<T, C> BatchingProducerBuilder<T, C>
 where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     /// How long a partial batch waits for more messages (default 10 ms).
     pub fn linger(mut self, linger: Duration) -> Self {
@@ -168,7 +170,7 @@ where
 impl<T, C> BatchingProducer<T, C>
 where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     /// A batching producer with the defaults (10 ms linger, 1,000-message buffer,
     /// 8 calls in flight). Must be called within a tokio runtime.
@@ -255,7 +257,7 @@ async fn flusher<T, C>(
     in_flight: usize,
 ) where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     let max_bytes = producer.queue().attributes().max_message_size();
     let permits = Arc::new(Semaphore::new(in_flight));

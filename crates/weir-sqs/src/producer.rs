@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::TRACEPARENT_ATTRIBUTE;
 use crate::attributes::{AttributeValue, Attributes, to_sdk_map};
 use crate::batch::{self, EntryResult, RetryConfig};
-use crate::codec::{Codec, Json, TYPE_TAG_ATTRIBUTE};
+use crate::codec::{Encode, Json, TYPE_TAG_ATTRIBUTE};
 use crate::error::{Error, Result};
 use crate::queue::{Queue, entry_failure, secs_i32};
 use crate::telemetry::OpType;
@@ -165,8 +165,10 @@ pub fn check_send_options(options: &SendOptions, fifo: bool, content_dedup: bool
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("orders").ensure(&client).await?;
 /// use weir_sqs::{Producer, Queue};
 ///
 /// let queue = Queue::open(&client, "orders").await?;
@@ -334,7 +336,7 @@ impl<T, C> Producer<T, C> {
     }
 }
 
-impl<T, C: Codec<T>> Producer<T, C> {
+impl<T, C: Encode<T>> Producer<T, C> {
     /// Encodes and checks one message, without sending it.
     pub(crate) fn prepare(&self, value: &T, options: SendOptions) -> Result<Prepared> {
         let attrs = self.queue.attributes();

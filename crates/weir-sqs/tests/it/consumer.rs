@@ -37,7 +37,7 @@ async fn queue_with(bodies: &[&str]) -> (aws_sdk_sqs::Client, Queue) {
 
 async fn receive_all<T>(c: &Consumer<T>, n: usize) -> Vec<weir_sqs::Message<T>>
 where
-    weir_sqs::Json: weir_sqs::Codec<T>,
+    weir_sqs::Json: weir_sqs::Decode<T>,
 {
     let mut out = Vec::new();
     for _ in 0..20 {

@@ -21,7 +21,7 @@ fn order(id: u32) -> Order {
 
 async fn drain<T>(c: &Consumer<T>, n: usize) -> Vec<weir_sqs::Message<T>>
 where
-    weir_sqs::Json: weir_sqs::Codec<T>,
+    weir_sqs::Json: weir_sqs::Decode<T>,
 {
     let mut out = Vec::new();
     for _ in 0..30 {
