@@ -197,6 +197,57 @@ impl LocalSqs {
 
     /// The in-process HTTP client, to wrap (fault injection, recording) before handing
     /// it to [`aws_sdk_sqs::config::Builder::http_client`].
+    ///
+    /// # Examples
+    ///
+    /// A connector that fails every other request before it reaches the engine; the
+    /// SDK's retry layer sees a dispatch failure exactly as with a dropped connection.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use aws_smithy_runtime_api::client::http::{
+    ///     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings,
+    ///     SharedHttpConnector,
+    /// };
+    /// use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    /// use aws_smithy_runtime_api::client::result::ConnectorError;
+    /// use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    ///
+    /// #[derive(Debug, Clone)]
+    /// struct FailEveryOther {
+    ///     inner: weir_local::LocalConnector,
+    ///     calls: Arc<AtomicUsize>,
+    /// }
+    ///
+    /// impl HttpConnector for FailEveryOther {
+    ///     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+    ///         if self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+    ///             return HttpConnectorFuture::ready(Err(ConnectorError::io("injected".into())));
+    ///         }
+    ///         self.inner.call(request)
+    ///     }
+    /// }
+    ///
+    /// impl HttpClient for FailEveryOther {
+    ///     fn http_connector(
+    ///         &self,
+    ///         _: &HttpConnectorSettings,
+    ///         _: &RuntimeComponents,
+    ///     ) -> SharedHttpConnector {
+    ///         SharedHttpConnector::new(self.clone())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let faulty = FailEveryOther { inner: sqs.http_client(), calls: Arc::default() };
+    /// let conf = sqs.config_builder().http_client(faulty).build();
+    /// let client = aws_sdk_sqs::Client::from_conf(conf);
+    /// assert!(client.create_queue().queue_name("q").send().await.is_ok());
+    /// # }
+    /// ```
     pub fn http_client(&self) -> LocalConnector {
         LocalConnector {
             engine: self.engine.clone(),
