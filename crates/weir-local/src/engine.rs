@@ -252,3 +252,67 @@ impl Engine {
             .remove(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPS: &[&str] = &[
+        "CreateQueue",
+        "GetQueueUrl",
+        "ListQueues",
+        "GetQueueAttributes",
+        "SetQueueAttributes",
+        "DeleteQueue",
+        "PurgeQueue",
+        "TagQueue",
+        "UntagQueue",
+        "ListQueueTags",
+        "ListDeadLetterSourceQueues",
+        "SendMessage",
+        "SendMessageBatch",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+        "StartMessageMoveTask",
+        "ListMessageMoveTasks",
+        "CancelMessageMoveTask",
+        "AddPermission",
+        "RemovePermission",
+    ];
+
+    #[tokio::test(start_paused = true)]
+    async fn every_sqs_operation_is_routed() {
+        let engine = Engine::new("000000000000".into(), "us-east-1".into(), "http://x".into());
+        let ctx = Ctx {
+            base_url: "http://x",
+            sender_id: "s",
+        };
+        for op in OPS {
+            let resp = engine.handle(&format!("AmazonSQS.{op}"), b"{}", &ctx).await;
+            assert_ne!(
+                resp.header("x-amzn-query-error"),
+                Some("UnknownOperationException;Sender"),
+                "{op}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_responses_carry_status_type_and_query_header() {
+        let r = EngineResponse::error(&SqsError::no_queue());
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            r.header("x-amzn-query-error"),
+            Some("AWS.SimpleQueueService.NonExistentQueue;Sender")
+        );
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["__type"], "com.amazonaws.sqs#QueueDoesNotExist");
+        let r = EngineResponse::error(&SqsError::new(ErrorKind::PurgeQueueInProgress, "x"));
+        assert_eq!(r.status(), 403);
+        let r = EngineResponse::error(&SqsError::new(ErrorKind::ResourceNotFound, "x"));
+        assert_eq!(r.status(), 404);
+    }
+}
