@@ -53,11 +53,19 @@
 //!
 //! # Differences from LocalStack
 //!
-//! Where LocalStack (v4) and AWS disagree this crate follows AWS: a queue name can't be
-//! reused within 60 s of deleting it (`QueueDeletedRecently`); `PurgeQueue` twice within
-//! 60 s is `PurgeQueueInProgress`; a FIFO message with a per-message `DelaySeconds` is
-//! `InvalidParameterValue`; and a message past `maxReceiveCount` moves to the dead-letter
-//! queue on the receive that would exceed it.
+//! Where LocalStack (v4.12, checked against the instance weir develops with) and AWS
+//! disagree, this crate follows AWS:
+//! - a queue name can't be reused within 60 s of deleting it (`QueueDeletedRecently`);
+//!   LocalStack allows it at once;
+//! - a second `PurgeQueue` within 60 s is `PurgeQueueInProgress`; LocalStack accepts it;
+//! - `SetQueueAttributes`/`CreateQueue` values out of range (e.g. `VisibilityTimeout`
+//!   99999) are `InvalidAttributeValue`; LocalStack stores some of them;
+//! - `ListQueues` with `MaxResults` outside 1–1000 is `InvalidParameterValue`; LocalStack
+//!   accepts it.
+//!
+//! Error responses carry the same `__type`-derived codes and `x-amzn-query-error` header
+//! as both AWS and LocalStack, so code that matches on the SDK's typed errors behaves the
+//! same against all three.
 
 mod checksum;
 mod clock;
