@@ -61,7 +61,10 @@
 //! - `SetQueueAttributes`/`CreateQueue` values out of range (e.g. `VisibilityTimeout`
 //!   99999) are `InvalidAttributeValue`; LocalStack stores some of them;
 //! - `ListQueues` with `MaxResults` outside 1–1000 is `InvalidParameterValue`; LocalStack
-//!   accepts it.
+//!   accepts it;
+//! - `DeleteMessage` with a stale receipt handle (the message was received again since)
+//!   succeeds without deleting; LocalStack deletes the message. `ChangeMessageVisibility`
+//!   with a stale handle is `InvalidParameterValue`; LocalStack applies it.
 //!
 //! Error responses carry the same `__type`-derived codes and `x-amzn-query-error` header
 //! as both AWS and LocalStack, so code that matches on the SDK's typed errors behaves the
