@@ -187,6 +187,18 @@ impl LocalSqs {
     }
 
     /// A builder for the account id, region and queue URL base.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sqs = weir_local::LocalSqs::builder()
+    ///     .account_id("123456789012")
+    ///     .region("eu-west-1")
+    ///     .queue_url_base("http://localhost:9324")
+    ///     .build();
+    /// assert_eq!(sqs.region(), "eu-west-1");
+    /// assert_eq!(sqs.endpoint_url(), "http://localhost:9324");
+    /// ```
     pub fn builder() -> LocalSqsBuilder {
         LocalSqsBuilder::default()
     }
