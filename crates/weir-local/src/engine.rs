@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::error::{ErrorKind, SqsError, SqsResult};
+use crate::fault::Faults;
 use crate::ops::moves::MoveTask;
 use crate::queue::Queue;
 
@@ -64,6 +65,21 @@ impl EngineResponse {
         }
     }
 
+    /// An injected error with an arbitrary code.
+    pub(crate) fn injected(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({ "__type": format!("com.amazonaws.sqs#{code}"), "message": message });
+        let fault = if status >= 500 { "Receiver" } else { "Sender" };
+        Self {
+            status,
+            headers: vec![
+                ("content-type", "application/x-amz-json-1.0".to_owned()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-query-error", format!("{code};{fault}")),
+            ],
+            body: body.to_string().into_bytes(),
+        }
+    }
+
     pub(crate) fn error(e: &SqsError) -> Self {
         let (status, type_name, code, fault) = e.kind.wire();
         let body = serde_json::json!({ "__type": type_name, "message": e.message });
@@ -98,6 +114,7 @@ pub(crate) struct Engine {
     pub(crate) tasks: Mutex<Vec<Arc<MoveTask>>>,
     incarnation: AtomicU64,
     pub(crate) me: Weak<Self>,
+    pub(crate) faults: Faults,
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
@@ -117,6 +134,7 @@ impl Engine {
     pub(crate) fn new(account: String, region: String, base_url: String) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
+            faults: Faults::default(),
             account,
             region,
             base_url,

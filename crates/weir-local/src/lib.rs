@@ -76,6 +76,7 @@ mod config;
 mod connector;
 mod engine;
 mod error;
+mod fault;
 mod ops;
 mod queue;
 mod server;
@@ -90,6 +91,7 @@ use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 
 pub use connector::LocalConnector;
 pub use engine::EngineResponse;
+pub use fault::{FaultAction, FaultRule, Faults};
 pub use server::ServeHandle;
 
 use engine::{Ctx, Engine};
@@ -211,6 +213,27 @@ impl LocalSqs {
     /// The region of ARNs and of the client.
     pub fn region(&self) -> &str {
         &self.engine.region
+    }
+
+    /// The fault rules the in-process connector applies (shared by every clone and
+    /// every client of this SQS). Empty by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_local::{FaultAction, FaultRule, LocalSqs};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sqs = LocalSqs::new();
+    /// sqs.faults().inject(FaultRule::error(400, "InvalidParameterValue", "injected").operation("CreateQueue").times(1));
+    /// let client = sqs.client();
+    /// let err = client.create_queue().queue_name("q").send().await.unwrap_err();
+    /// assert_eq!(err.into_service_error().meta().code(), Some("InvalidParameterValue"));
+    /// assert!(client.create_queue().queue_name("q").send().await.is_ok());
+    /// # }
+    /// ```
+    pub fn faults(&self) -> &Faults {
+        &self.engine.faults
     }
 
     /// The endpoint URL in-process clients are configured with.
