@@ -21,6 +21,9 @@
 //! # }
 //! ```
 //!
+//! [`LocalSqs::faults`] injects errors, latency, dropped connections and lost responses
+//! per operation into in-process clients, for testing retry and idempotency paths.
+//!
 //! Time comes from tokio's clock: under `tokio::time::pause()` visibility timeouts,
 //! delays, retention and long polls advance with the paused clock, so a test of a
 //! 20-second long poll finishes at once.
