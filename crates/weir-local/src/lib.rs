@@ -67,7 +67,11 @@
 //!   accepts it;
 //! - `DeleteMessage` with a stale receipt handle (the message was received again since)
 //!   succeeds without deleting; LocalStack deletes the message. `ChangeMessageVisibility`
-//!   with a stale handle is `InvalidParameterValue`; LocalStack applies it.
+//!   with a stale handle is `InvalidParameterValue`; LocalStack applies it;
+//! - `ChangeMessageVisibility` on a message that is not in flight is
+//!   `MessageNotInflight`; LocalStack accepts it;
+//! - batch `Failed` entries report `SenderFault: true` for client errors; LocalStack
+//!   reports `false`.
 //!
 //! Error responses carry the same `__type`-derived codes and `x-amzn-query-error` header
 //! as both AWS and LocalStack, so code that matches on the SDK's typed errors behaves the
