@@ -336,7 +336,8 @@ impl LocalSqs {
 
     /// Calls the engine directly with an operation target (`AmazonSQS.SendMessage`) and a
     /// JSON body, bypassing the SDK. Any input gets an answer: a request that can't be
-    /// parsed gets a 400 with a message saying why.
+    /// parsed gets a 400 with a message saying why. Poll it on a tokio runtime with time
+    /// enabled: long polls and message move tasks use tokio timers.
     ///
     /// # Examples
     ///
