@@ -5,9 +5,6 @@
 //! scenario says so next to a target-conditional assertion; the in-process run always
 //! asserts what AWS documents.
 
-// Until the in-process arm is on, the default build runs no scenario.
-#![cfg_attr(not(feature = "localstack"), allow(dead_code))]
-
 mod support;
 
 mod attributes;
