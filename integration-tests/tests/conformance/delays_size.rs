@@ -20,6 +20,7 @@ conformance!(
     message_one_byte_over_1_mib_is_rejected,
     message_size_counts_attributes,
     queue_maximum_message_size_is_enforced,
+    queue_delay_change_applies_to_new_messages_only,
 );
 
 async fn queue_delay_seconds_delays_delivery(ctx: &Ctx) {
@@ -280,4 +281,30 @@ async fn queue_maximum_message_size_is_enforced(ctx: &Ctx) {
         .send()
         .await
         .expect("1 MiB is the maximum");
+}
+
+async fn queue_delay_change_applies_to_new_messages_only(ctx: &Ctx) {
+    let url = ctx
+        .queue("conf-delaychange", &[(A::DelaySeconds, "600")])
+        .await;
+    ctx.send(&url, "old").await;
+    ctx.client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(A::DelaySeconds, "0")
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    ctx.send(&url, "new").await;
+    let got = ctx.receive_n(&url, 2).await;
+    let bodies: Vec<_> = got.iter().filter_map(|m| m.body()).collect();
+    assert_eq!(
+        bodies,
+        ["new"],
+        "the message sent under the 600 s delay stays delayed"
+    );
+    assert_eq!(
+        ctx.count(&url, A::ApproximateNumberOfMessagesDelayed).await,
+        1
+    );
 }

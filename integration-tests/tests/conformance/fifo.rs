@@ -22,6 +22,9 @@ conformance!(
     fifo_sequence_numbers_increase,
     fifo_per_message_delay_is_rejected,
     fifo_batch_send_keeps_order,
+    fifo_dedup_spans_groups_by_default,
+    fifo_high_throughput_attributes,
+    fifo_long_poll_wakes_on_send,
 );
 
 async fn fifo_queue_needs_fifo_suffix_and_attribute(ctx: &Ctx) {
@@ -346,4 +349,93 @@ async fn fifo_batch_send_keeps_order(ctx: &Ctx) {
     }
     let want: Vec<String> = (0..10).map(|i| format!("m{i}")).collect();
     assert_eq!(bodies, want);
+}
+
+async fn fifo_dedup_spans_groups_by_default(ctx: &Ctx) {
+    // DeduplicationScope defaults to queue: the same id in another group is a duplicate.
+    let url = ctx.fifo_queue("conf-fifoscope", &[]).await;
+    let first = ctx.send_fifo(&url, "a", "g1", "same").await;
+    let second = ctx.send_fifo(&url, "b", "g2", "same").await;
+    assert_eq!(first, second);
+    assert_eq!(ctx.receive_n(&url, 2).await.len(), 1);
+
+    let per_group = ctx
+        .fifo_queue(
+            "conf-fifoscopeg",
+            &[(A::DeduplicationScope, "messageGroup")],
+        )
+        .await;
+    ctx.send_fifo(&per_group, "a", "g1", "same").await;
+    ctx.send_fifo(&per_group, "b", "g2", "same").await;
+    assert_eq!(
+        ctx.receive_n(&per_group, 2).await.len(),
+        2,
+        "scoped per group: both kept"
+    );
+}
+
+async fn fifo_high_throughput_attributes(ctx: &Ctx) {
+    let url = ctx
+        .fifo_queue(
+            "conf-fifoht",
+            &[
+                (A::DeduplicationScope, "messageGroup"),
+                (A::FifoThroughputLimit, "perMessageGroupId"),
+            ],
+        )
+        .await;
+    let attrs = ctx.attributes(&url).await;
+    assert_eq!(
+        attrs.get(&A::DeduplicationScope).map(String::as_str),
+        Some("messageGroup")
+    );
+    assert_eq!(
+        attrs.get(&A::FifoThroughputLimit).map(String::as_str),
+        Some("perMessageGroupId")
+    );
+    let std = ctx.fifo_queue("conf-fifodefault", &[]).await;
+    let attrs = ctx.attributes(&std).await;
+    assert_eq!(
+        attrs.get(&A::DeduplicationScope).map(String::as_str),
+        Some("queue")
+    );
+    assert_eq!(
+        attrs.get(&A::FifoThroughputLimit).map(String::as_str),
+        Some("perQueue")
+    );
+}
+
+async fn fifo_long_poll_wakes_on_send(ctx: &Ctx) {
+    let url = ctx.fifo_queue("conf-fifopoll", &[]).await;
+    let sender = {
+        let client = ctx.client.clone();
+        let url = url.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            client
+                .send_message()
+                .queue_url(url)
+                .message_body("late")
+                .message_group_id("g")
+                .message_deduplication_id("d")
+                .send()
+                .await
+        })
+    };
+    let start = tokio::time::Instant::now();
+    let out = ctx
+        .client
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(10)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    sender.await.expect("task").expect("SendMessage");
+    assert_eq!(out.messages().len(), 1);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 
-use crate::support::{Ctx, conformance, service_err};
+use crate::support::{Ctx, Target, conformance, service_err};
 
 conformance!(
     create_queue_with_attributes_and_tags,
@@ -23,6 +23,8 @@ conformance!(
     purge_queue_removes_all_messages,
     purge_queue_twice_is_purge_queue_in_progress,
     tag_untag_and_list_queue_tags,
+    set_queue_attributes_bumps_last_modified_timestamp,
+    queue_visibility_change_spares_messages_in_flight,
 );
 
 async fn create_queue_with_attributes_and_tags(ctx: &Ctx) {
@@ -486,5 +488,70 @@ async fn tag_untag_and_list_queue_tags(ctx: &Ctx) {
         tags.get("a").map(String::as_str),
         Some("3"),
         "TagQueue overwrites a key"
+    );
+}
+
+async fn set_queue_attributes_bumps_last_modified_timestamp(ctx: &Ctx) {
+    let url = ctx.queue("conf-lastmod", &[]).await;
+    let before = ctx.attributes(&url).await;
+    let created: i64 = before[&A::CreatedTimestamp].parse().expect("epoch seconds");
+    let modified: i64 = before[&A::LastModifiedTimestamp]
+        .parse()
+        .expect("epoch seconds");
+    assert!(
+        created > 1_600_000_000 && created < 10_000_000_000,
+        "seconds, not ms: {created}"
+    );
+    assert!(modified >= created);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    ctx.client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(A::DelaySeconds, "1")
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    let after = ctx.attributes(&url).await;
+    let modified_after: i64 = after[&A::LastModifiedTimestamp]
+        .parse()
+        .expect("epoch seconds");
+    if ctx.target == Target::LocalStack {
+        // LocalStack 4.12 leaves LastModifiedTimestamp at the creation time; AWS moves
+        // it on every SetQueueAttributes.
+        assert_eq!(modified_after, modified);
+    } else {
+        assert!(modified_after > modified, "{modified} -> {modified_after}");
+    }
+    assert_eq!(after[&A::CreatedTimestamp], before[&A::CreatedTimestamp]);
+}
+
+async fn queue_visibility_change_spares_messages_in_flight(ctx: &Ctx) {
+    // AWS: a new queue VisibilityTimeout applies to messages received after the change.
+    let url = ctx
+        .queue("conf-vischange", &[(A::VisibilityTimeout, "600")])
+        .await;
+    ctx.send(&url, "m").await;
+    let got = ctx.receive_n(&url, 1).await;
+    assert_eq!(got.len(), 1);
+    ctx.client
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(A::VisibilityTimeout, "1")
+        .send()
+        .await
+        .expect("SetQueueAttributes");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        ctx.receive(&url, 1).await.is_empty(),
+        "still under its 600 s lease"
+    );
+    ctx.send(&url, "n").await;
+    let second = ctx.receive_n(&url, 1).await;
+    assert_eq!(second[0].body(), Some("n"));
+    let again = ctx.receive_within(&url, 1, Duration::from_secs(4)).await;
+    assert_eq!(
+        again.first().and_then(|m| m.body()),
+        Some("n"),
+        "received under the new 1 s"
     );
 }

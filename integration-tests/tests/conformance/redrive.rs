@@ -18,6 +18,8 @@ conformance!(
     message_move_task_returns_dead_letters_to_their_source,
     cancel_message_move_task_stops_a_running_task,
     start_message_move_task_rejects_queues_that_are_not_dlqs,
+    redrive_dlq_must_match_the_queue_type,
+    fifo_redrive_moves_message_to_fifo_dlq,
 );
 
 fn redrive(dlq_arn: &str, max: u32) -> String {
@@ -81,6 +83,15 @@ async fn redrive_policy_moves_message_to_dlq_after_max_receives(ctx: &Ctx) {
     );
     assert_eq!(dead[0].body(), Some("poison"));
     assert_eq!(ctx.count(&src, A::ApproximateNumberOfMessages).await, 0);
+    // AWS stamps where a dead letter came from.
+    let attrs = dead[0].attributes().cloned().unwrap_or_default();
+    let source =
+        attrs.get(&aws_sdk_sqs::types::MessageSystemAttributeName::DeadLetterQueueSourceArn);
+    assert_eq!(
+        source,
+        Some(&ctx.arn(&src).await),
+        "DeadLetterQueueSourceArn: {attrs:?}"
+    );
 }
 
 async fn list_dead_letter_source_queues_lists_sources(ctx: &Ctx) {
@@ -383,5 +394,53 @@ async fn start_message_move_task_rejects_queues_that_are_not_dlqs(ctx: &Ctx) {
     assert!(
         code == "ResourceNotFoundException" || code == "InvalidParameterValue",
         "bad handle: {code}"
+    );
+}
+
+async fn redrive_dlq_must_match_the_queue_type(ctx: &Ctx) {
+    let fifo_dlq = ctx.fifo_queue("conf-fifodlq", &[]).await;
+    let policy = redrive(&ctx.arn(&fifo_dlq).await, 3);
+    let result = ctx
+        .client
+        .create_queue()
+        .queue_name(ctx.name("conf-stdsrc"))
+        .attributes(A::RedrivePolicy, policy)
+        .send()
+        .await;
+    // AWS: the DLQ of a standard queue must be a standard queue. LocalStack 4.12 does
+    // not check the DLQ's type.
+    if let Some(out) =
+        ctx.rejects_but_localstack_accepts(result, "InvalidParameterValue", "std -> fifo")
+    {
+        ctx.track(out.queue_url().unwrap_or_default());
+    }
+}
+
+async fn fifo_redrive_moves_message_to_fifo_dlq(ctx: &Ctx) {
+    let dlq = ctx.fifo_queue("conf-fdlq", &[]).await;
+    let policy = redrive(&ctx.arn(&dlq).await, 1);
+    let src = ctx
+        .fifo_queue(
+            "conf-fsrc",
+            &[(A::RedrivePolicy, &policy), (A::VisibilityTimeout, "1")],
+        )
+        .await;
+    ctx.send_fifo(&src, "poison", "g", "d1").await;
+    ctx.send_fifo(&src, "next", "g", "d2").await;
+    let first = ctx.receive(&src, 1).await;
+    assert_eq!(first[0].body(), Some("poison"));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // The poison message has used its one receive: it moves, and the group moves on.
+    let next = ctx.receive_within(&src, 1, Duration::from_secs(4)).await;
+    assert_eq!(next.first().and_then(|m| m.body()), Some("next"));
+    let dead = ctx.receive_within(&dlq, 1, Duration::from_secs(2)).await;
+    assert_eq!(dead.first().and_then(|m| m.body()), Some("poison"));
+    let attrs = dead[0].attributes().cloned().unwrap_or_default();
+    assert_eq!(
+        attrs
+            .get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+            .map(String::as_str),
+        Some("g"),
+        "keeps its group"
     );
 }
