@@ -16,6 +16,7 @@ conformance!(
     body_with_every_allowed_character_range_roundtrips,
     empty_body_is_rejected,
     invalid_queue_names_are_rejected,
+    recreating_a_deleted_queue_at_once_is_queue_deleted_recently,
 );
 
 async fn missing_queue_is_queue_does_not_exist_everywhere(ctx: &Ctx) {
@@ -238,4 +239,30 @@ async fn invalid_queue_names_are_rejected(ctx: &Ctx) {
     let ok = format!("{ok}{}", "q".repeat(80 - ok.len()));
     assert_eq!(ok.len(), 80);
     ctx.create(&ok, &[]).await;
+}
+
+async fn recreating_a_deleted_queue_at_once_is_queue_deleted_recently(ctx: &Ctx) {
+    let name = ctx.name("conf-recreate");
+    let url = ctx.create(&name, &[]).await;
+    ctx.client
+        .delete_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("DeleteQueue");
+    let result = ctx.client.create_queue().queue_name(&name).send().await;
+    // AWS: "you must wait at least 60 seconds before creating a queue with the same
+    // name" (QueueDeletedRecently). LocalStack 4.12 recreates it at once.
+    if let Some(out) = ctx.rejects_but_localstack_accepts(
+        result,
+        "AWS.SimpleQueueService.QueueDeletedRecently",
+        "recreate within 60 s",
+    ) {
+        ctx.track(out.queue_url().unwrap_or_default());
+        return;
+    }
+    if ctx.time_is_free() {
+        tokio::time::sleep(Duration::from_secs(61)).await;
+        ctx.create(&name, &[]).await;
+    }
 }

@@ -25,6 +25,10 @@ conformance!(
     fifo_dedup_spans_groups_by_default,
     fifo_high_throughput_attributes,
     fifo_long_poll_wakes_on_send,
+    fifo_expired_message_is_redelivered_before_the_rest_of_its_group,
+    fifo_group_and_dedup_ids_are_validated,
+    standard_queue_rejects_deduplication_id,
+    standard_queue_accepts_message_group_id_for_fair_queues,
 );
 
 async fn fifo_queue_needs_fifo_suffix_and_attribute(ctx: &Ctx) {
@@ -438,4 +442,97 @@ async fn fifo_long_poll_wakes_on_send(ctx: &Ctx) {
         "{:?}",
         start.elapsed()
     );
+}
+
+async fn fifo_expired_message_is_redelivered_before_the_rest_of_its_group(ctx: &Ctx) {
+    let url = ctx
+        .fifo_queue("conf-fiforedeliver", &[(A::VisibilityTimeout, "1")])
+        .await;
+    for i in 0..3 {
+        ctx.send_fifo(&url, &format!("m{i}"), "g", &format!("d{i}"))
+            .await;
+    }
+    let first = ctx.receive(&url, 1).await;
+    assert_eq!(first[0].body(), Some("m0"));
+    // Not deleted: after its lease, m0 comes back first, not m1.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let again = ctx.receive_within(&url, 1, Duration::from_secs(4)).await;
+    assert_eq!(again.first().and_then(|m| m.body()), Some("m0"));
+    let count = again[0]
+        .attributes()
+        .and_then(|a| a.get(&M::ApproximateReceiveCount));
+    assert_eq!(count.map(String::as_str), Some("2"));
+}
+
+async fn fifo_group_and_dedup_ids_are_validated(ctx: &Ctx) {
+    let url = ctx.fifo_queue("conf-fifoids", &[]).await;
+    let send = |group: String, dedup: String| {
+        ctx.client
+            .send_message()
+            .queue_url(&url)
+            .message_body("m")
+            .message_group_id(group)
+            .message_deduplication_id(dedup)
+            .send()
+    };
+    // Up to 128 characters of alphanumerics and punctuation.
+    send("g".repeat(128), "d".repeat(128))
+        .await
+        .expect("128 characters are allowed");
+    send(
+        "a-Z_0!#$%&'()*+,./:;<=>?@[\\]^`{|}~".to_owned(),
+        "p1".to_owned(),
+    )
+    .await
+    .expect("punctuation is allowed");
+    ctx.rejects(
+        send("g".repeat(129), "d2".to_owned()).await,
+        "InvalidParameterValue",
+        "group 129",
+    );
+    ctx.rejects(
+        send("g".to_owned(), "d".repeat(129)).await,
+        "InvalidParameterValue",
+        "dedup 129",
+    );
+    ctx.rejects(
+        send("has space".to_owned(), "d3".to_owned()).await,
+        "InvalidParameterValue",
+        "space",
+    );
+}
+
+async fn standard_queue_rejects_deduplication_id(ctx: &Ctx) {
+    let url = ctx.queue("conf-stddedup", &[]).await;
+    let result = ctx
+        .client
+        .send_message()
+        .queue_url(&url)
+        .message_body("m")
+        .message_deduplication_id("d")
+        .send()
+        .await;
+    ctx.rejects(
+        result,
+        "InvalidParameterValue",
+        "MessageDeduplicationId on a standard queue",
+    );
+}
+
+async fn standard_queue_accepts_message_group_id_for_fair_queues(ctx: &Ctx) {
+    // Since 2025-07-29 a MessageGroupId on a standard queue makes it a fair queue.
+    let url = ctx.queue("conf-fair", &[]).await;
+    let result = ctx
+        .client
+        .send_message()
+        .queue_url(&url)
+        .message_body("tenant message")
+        .message_group_id("tenant-a")
+        .send()
+        .await;
+    let out = result.expect("SendMessage with MessageGroupId on a standard queue");
+    assert!(out.sequence_number().is_none(), "still a standard queue");
+    let got = ctx.receive_n(&url, 1).await;
+    let group = got[0].attributes().and_then(|a| a.get(&M::MessageGroupId));
+    assert_eq!(group.map(String::as_str), Some("tenant-a"));
 }

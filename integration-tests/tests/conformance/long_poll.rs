@@ -14,6 +14,9 @@ conformance!(
     long_poll_returns_as_soon_as_a_message_arrives,
     queue_receive_wait_time_is_the_default_long_poll,
     wait_time_seconds_range_is_0_to_20,
+    long_poll_returns_when_a_message_becomes_visible_again,
+    long_poll_returns_when_a_delay_ends,
+    concurrent_receivers_never_share_a_message,
 );
 
 async fn short_poll_on_empty_queue_returns_at_once(ctx: &Ctx) {
@@ -163,4 +166,107 @@ async fn wait_time_seconds_range_is_0_to_20(ctx: &Ctx) {
         "InvalidAttributeValue",
         "ReceiveMessageWaitTimeSeconds 21",
     );
+}
+
+async fn long_poll_returns_when_a_message_becomes_visible_again(ctx: &Ctx) {
+    let url = ctx.queue("conf-longvis", &[]).await;
+    ctx.send(&url, "m").await;
+    let first = ctx.receive_with(&url, 1, Some(1)).await;
+    assert_eq!(first.len(), 1);
+    let start = Instant::now();
+    let out = ctx
+        .client
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(20)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    let took = start.elapsed();
+    assert_eq!(
+        out.messages().len(),
+        1,
+        "the poll got the message back after its 1 s lease"
+    );
+    assert_eq!(out.messages()[0].message_id(), first[0].message_id());
+    assert!(
+        took < Duration::from_secs(5),
+        "returned {took:?} into a 20 s poll"
+    );
+}
+
+async fn long_poll_returns_when_a_delay_ends(ctx: &Ctx) {
+    let url = ctx.queue("conf-longdelay", &[]).await;
+    ctx.client
+        .send_message()
+        .queue_url(&url)
+        .message_body("delayed")
+        .delay_seconds(2)
+        .send()
+        .await
+        .expect("SendMessage");
+    let start = Instant::now();
+    let out = ctx
+        .client
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(20)
+        .send()
+        .await
+        .expect("ReceiveMessage");
+    let took = start.elapsed();
+    assert_eq!(out.messages().len(), 1);
+    assert!(
+        took >= Duration::from_millis(1500),
+        "not before the delay: {took:?}"
+    );
+    assert!(
+        took < Duration::from_secs(6),
+        "returned {took:?} into a 20 s poll"
+    );
+}
+
+async fn concurrent_receivers_never_share_a_message(ctx: &Ctx) {
+    let url = ctx
+        .queue("conf-concurrent", &[(A::VisibilityTimeout, "600")])
+        .await;
+    for i in 0..20 {
+        ctx.send(&url, &format!("m{i}")).await;
+    }
+    let pollers: Vec<_> = (0..4)
+        .map(|_| {
+            let client = ctx.client.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for _ in 0..10 {
+                    let out = client
+                        .receive_message()
+                        .queue_url(&url)
+                        .max_number_of_messages(3)
+                        .wait_time_seconds(1)
+                        .send()
+                        .await
+                        .expect("ReceiveMessage");
+                    ids.extend(
+                        out.messages()
+                            .iter()
+                            .filter_map(|m| m.message_id().map(str::to_owned)),
+                    );
+                }
+                ids
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for p in pollers {
+        all.extend(p.await.expect("poller"));
+    }
+    let distinct: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "no message went to two receivers"
+    );
+    assert_eq!(all.len(), 20, "every message was received once");
 }

@@ -25,6 +25,8 @@ conformance!(
     tag_untag_and_list_queue_tags,
     set_queue_attributes_bumps_last_modified_timestamp,
     queue_visibility_change_spares_messages_in_flight,
+    purge_queue_removes_delayed_messages_too,
+    get_queue_url_finds_fifo_queues_and_list_queues_lists_them,
 );
 
 async fn create_queue_with_attributes_and_tags(ctx: &Ctx) {
@@ -554,4 +556,64 @@ async fn queue_visibility_change_spares_messages_in_flight(ctx: &Ctx) {
         Some("n"),
         "received under the new 1 s"
     );
+}
+
+async fn purge_queue_removes_delayed_messages_too(ctx: &Ctx) {
+    let url = ctx.queue("conf-purgedelayed", &[]).await;
+    ctx.client
+        .send_message()
+        .queue_url(&url)
+        .message_body("later")
+        .delay_seconds(2)
+        .send()
+        .await
+        .expect("SendMessage");
+    assert_eq!(
+        ctx.count(&url, A::ApproximateNumberOfMessagesDelayed).await,
+        1
+    );
+    ctx.client
+        .purge_queue()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("PurgeQueue");
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert!(
+        ctx.receive(&url, 10).await.is_empty(),
+        "the delayed message was purged"
+    );
+    assert_eq!(
+        ctx.count(&url, A::ApproximateNumberOfMessagesDelayed).await,
+        0
+    );
+}
+
+async fn get_queue_url_finds_fifo_queues_and_list_queues_lists_them(ctx: &Ctx) {
+    let prefix = ctx.name("conf-fifolist");
+    let name = format!("{prefix}.fifo");
+    let url = ctx.create(&name, &[(A::FifoQueue, "true")]).await;
+    let got = ctx
+        .client
+        .get_queue_url()
+        .queue_name(&name)
+        .send()
+        .await
+        .expect("GetQueueUrl");
+    assert_eq!(got.queue_url(), Some(url.as_str()));
+    let listed = ctx
+        .client
+        .list_queues()
+        .queue_name_prefix(&prefix)
+        .send()
+        .await
+        .expect("ListQueues");
+    assert_eq!(listed.queue_urls(), std::slice::from_ref(&url));
+    assert!(
+        listed.next_token().is_none(),
+        "no NextToken without MaxResults"
+    );
+    // The name without `.fifo` is another (missing) queue.
+    let err = service_err(ctx.client.get_queue_url().queue_name(&prefix).send().await);
+    assert!(err.is_queue_does_not_exist(), "{err:?}");
 }

@@ -20,6 +20,7 @@ conformance!(
     start_message_move_task_rejects_queues_that_are_not_dlqs,
     redrive_dlq_must_match_the_queue_type,
     fifo_redrive_moves_message_to_fifo_dlq,
+    message_move_task_parameters_are_validated,
 );
 
 fn redrive(dlq_arn: &str, max: u32) -> String {
@@ -442,5 +443,45 @@ async fn fifo_redrive_moves_message_to_fifo_dlq(ctx: &Ctx) {
             .map(String::as_str),
         Some("g"),
         "keeps its group"
+    );
+}
+
+async fn message_move_task_parameters_are_validated(ctx: &Ctx) {
+    let (dlq, _src) = pair(ctx, 3).await;
+    let dlq_arn = ctx.arn(&dlq).await;
+    let none = ctx
+        .client
+        .list_message_move_tasks()
+        .source_arn(&dlq_arn)
+        .send()
+        .await
+        .expect("ListMessageMoveTasks");
+    assert!(none.results().is_empty(), "no task has run yet");
+    let result = ctx
+        .client
+        .start_message_move_task()
+        .source_arn(&dlq_arn)
+        .max_number_of_messages_per_second(501)
+        .send()
+        .await;
+    // AWS: MaxNumberOfMessagesPerSecond is at most 500. LocalStack 4.12 takes 501 (and
+    // starts a task).
+    ctx.rejects_but_localstack_accepts(
+        result,
+        "InvalidParameterValue",
+        "MaxNumberOfMessagesPerSecond 501",
+    );
+    let result = ctx
+        .client
+        .list_message_move_tasks()
+        .source_arn(&dlq_arn)
+        .max_results(11)
+        .send()
+        .await;
+    // AWS: MaxResults is 1–10. LocalStack 4.12 takes 11.
+    ctx.rejects_but_localstack_accepts(
+        result,
+        "InvalidParameterValue",
+        "ListMessageMoveTasks MaxResults 11",
     );
 }
