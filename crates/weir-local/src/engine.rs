@@ -58,7 +58,7 @@ impl EngineResponse {
             status: 200,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
             ],
             body,
         }
@@ -71,7 +71,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),

@@ -256,7 +256,10 @@ impl LocalSqs {
 
     /// Serves this SQS over HTTP/1.1 on `addr` (use port 0 for any free port), for the
     /// AWS CLI, boto3 or SDKs in other processes. Queue URLs returned over HTTP point at
-    /// the served address. Must be called within a tokio runtime.
+    /// the host the client used (its `Host` header), else the bound address. Queues are
+    /// shared with in-process clients of the same `LocalSqs`; a queue URL is resolved by
+    /// its last two path segments (account and name), whatever its host. Must be called
+    /// within a tokio runtime.
     ///
     /// # Errors
     ///
