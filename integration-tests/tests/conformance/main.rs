@@ -1,0 +1,19 @@
+//! The SQS conformance suite: every scenario is written once against
+//! `aws_sdk_sqs::Client` and runs against the in-process SQS (`in_process::<name>`,
+//! paused time) and, with the `localstack` feature, against LocalStack
+//! (`localstack::<name>`, real time). Where LocalStack is known to differ from AWS, the
+//! scenario says so next to a target-conditional assertion; the in-process run always
+//! asserts what AWS documents.
+
+mod support;
+
+mod attributes;
+mod batches;
+mod delays_size;
+mod errors;
+mod fifo;
+mod long_poll;
+mod messages;
+mod queues;
+mod redrive;
+mod visibility;
