@@ -115,13 +115,19 @@ fn parse_redrive(value: &str) -> SqsResult<Option<RedrivePolicy>> {
     if value.is_empty() {
         return Ok(None);
     }
-    let v: Value = serde_json::from_str(value)
-        .map_err(|_| invalid_value("RedrivePolicy", "Redrive policy is not a valid JSON map."))?;
+    let v: Value = serde_json::from_str(value).map_err(|_| {
+        SqsError::bad_value(
+            value,
+            "RedrivePolicy",
+            "Redrive policy is not a valid JSON map.",
+        )
+    })?;
     let arn = v
         .get("deadLetterTargetArn")
         .and_then(Value::as_str)
         .ok_or_else(|| {
-            invalid_value(
+            SqsError::bad_value(
+                value,
                 "RedrivePolicy",
                 "Redrive policy does not contain mandatory attribute: deadLetterTargetArn.",
             )
@@ -132,13 +138,15 @@ fn parse_redrive(value: &str) -> SqsResult<Option<RedrivePolicy>> {
         _ => None,
     }
     .ok_or_else(|| {
-        invalid_value(
+        SqsError::bad_value(
+            value,
             "RedrivePolicy",
             "Redrive policy does not contain mandatory attribute: maxReceiveCount.",
         )
     })?;
     if !(1..=1000).contains(&count) {
-        return Err(invalid_value(
+        return Err(SqsError::bad_value(
+            value,
             "RedrivePolicy",
             "Invalid value for maxReceiveCount: must be between 1 and 1000.",
         ));

@@ -18,7 +18,9 @@ use crate::queue::Queue;
 ///
 /// This is what the in-process connector and the HTTP server turn into an HTTP
 /// response; tests and fuzz targets can inspect it directly.
-#[derive(Debug, Clone)]
+/// Its `Debug` shows the status and the body's length, not the body, which may hold
+/// message bodies.
+#[derive(Clone)]
 pub struct EngineResponse {
     status: u16,
     headers: Vec<(&'static str, String)>,
@@ -103,7 +105,9 @@ pub(crate) struct Ctx<'a> {
 }
 
 /// The shared engine behind every `LocalSqs` clone.
-#[derive(Debug)]
+///
+/// `Debug` is written by hand: it names the account and counts the queues, and never
+/// prints queue contents, because the SDK may log its HTTP client's `Debug`.
 pub(crate) struct Engine {
     pub(crate) account: String,
     pub(crate) region: String,
@@ -332,5 +336,64 @@ mod tests {
         assert_eq!(r.status(), 403);
         let r = EngineResponse::error(&SqsError::new(ErrorKind::ResourceNotFound, "x"));
         assert_eq!(r.status(), 404);
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queues = self.queues.read().map_or(0, |q| q.len());
+        f.debug_struct("Engine")
+            .field("account", &self.account)
+            .field("region", &self.region)
+            .field("base_url", &self.base_url)
+            .field("queues", &queues)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for EngineResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use crate::LocalSqs;
+
+    #[tokio::test]
+    async fn debug_output_never_carries_message_bodies() {
+        let sqs = LocalSqs::new();
+        let client = sqs.client();
+        let url = client
+            .create_queue()
+            .queue_name("secrets")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("card=4111111111111111")
+            .send()
+            .await
+            .unwrap();
+        let shown = format!("{sqs:?} {:?}", sqs.http_client());
+        assert!(shown.contains("queues: 1"), "{shown}");
+        assert!(!shown.contains("4111111111111111"), "{shown}");
+        let resp = sqs
+            .handle(
+                "AmazonSQS.ReceiveMessage",
+                format!(r#"{{"QueueUrl":"{url}"}}"#).as_bytes(),
+            )
+            .await;
+        assert!(!format!("{resp:?}").contains("4111111111111111"));
+        assert!(String::from_utf8_lossy(resp.body()).contains("4111111111111111"));
     }
 }

@@ -13,7 +13,7 @@ conformance!(
     list_dead_letter_source_queues_lists_sources,
     redrive_allow_policy_deny_all_refuses_sources,
     redrive_allow_policy_by_queue_allows_only_listed_sources,
-    redrive_policy_rejects_bad_values [in_process_gap: "weir-local answers InvalidAttributeValue for a bad RedrivePolicy; AWS answers InvalidParameterValue (KNOWN_GAPS.md)"],
+    redrive_policy_rejects_bad_values,
     message_move_task_moves_messages_to_a_destination,
     message_move_task_returns_dead_letters_to_their_source,
     cancel_message_move_task_stops_a_running_task,
