@@ -1,9 +1,8 @@
 //! The first real round trip: create, send in batches, long-poll, delete in batches, and
 //! dead-letter, through an `aws_sdk_sqs::Client` built from aws-config's defaults.
 //!
-//! Runs against LocalStack (feature `localstack`; the README's test command turns it on).
-
-#![cfg(feature = "localstack")]
+//! Each scenario runs in-process (paused time) always, and against LocalStack with the
+//! `localstack` feature (the README's test command turns it on).
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -12,7 +11,7 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use weir_integration_tests::{localstack_client, unique_name};
+use weir_integration_tests::unique_name;
 
 async fn create_pair(client: &Client) -> (String, String) {
     let dlq_url = client
@@ -53,9 +52,7 @@ async fn delete_queues(client: &Client, urls: &[&str]) {
     }
 }
 
-#[tokio::test]
-async fn twenty_five_messages_round_trip_in_batches() {
-    let client = localstack_client().await;
+async fn twenty_five_messages_round_trip_in_batches(client: Client) {
     let (url, dlq_url) = create_pair(&client).await;
 
     let sent: BTreeSet<String> = (0..25).map(|i| format!(r#"{{"order":{i}}}"#)).collect();
@@ -146,9 +143,7 @@ async fn twenty_five_messages_round_trip_in_batches() {
     delete_queues(&client, &[&url, &dlq_url]).await;
 }
 
-#[tokio::test]
-async fn a_message_received_past_max_receive_count_lands_in_the_dlq() {
-    let client = localstack_client().await;
+async fn a_message_received_past_max_receive_count_lands_in_the_dlq(client: Client) {
     let (url, dlq_url) = create_pair(&client).await;
     client
         .send_message()
@@ -209,3 +204,31 @@ async fn a_message_received_past_max_receive_count_lands_in_the_dlq() {
     assert_eq!(dead[0].body(), Some("poison"));
     delete_queues(&client, &[&url, &dlq_url]).await;
 }
+
+macro_rules! on_both_targets {
+    ($($scenario:ident),* $(,)?) => {
+        mod in_process {
+            $(
+                #[tokio::test(start_paused = true)]
+                async fn $scenario() {
+                    super::$scenario(weir_local::LocalSqs::new().client()).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "localstack")]
+        mod localstack {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(weir_integration_tests::localstack_client().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_targets!(
+    twenty_five_messages_round_trip_in_batches,
+    a_message_received_past_max_receive_count_lands_in_the_dlq,
+);

@@ -1,0 +1,166 @@
+//! Interop: messages written by boto3 (the AWS SDK for Python) are read by weir's typed
+//! `Consumer<T>`, and messages written by weir's `Producer<T>` are read by boto3, both
+//! through LocalStack. Bodies stay plain JSON and attributes plain SQS attributes, so any
+//! other SQS client can take part.
+//!
+//! Needs LocalStack (feature `localstack`) and a Python with boto3: the LocalStack venv
+//! that `localstack/up` installs, or `WEIR_PYTHON`.
+
+#![cfg(feature = "localstack")]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use weir_integration_tests::{localstack_client, localstack_endpoint, unique_name};
+use weir_sqs::{AttributeValue, Consumer, Producer, Queue, ReceiveOptions, SendOptions};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Order {
+    id: u64,
+    customer: String,
+    total_cents: i64,
+}
+
+/// A Python that can import boto3, or a panic that says how to get one.
+fn python() -> PathBuf {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../localstack/.venv/bin/python");
+    let candidates = std::env::var_os("WEIR_PYTHON")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([venv, PathBuf::from("python3")]);
+    for py in candidates {
+        let ok = Command::new(&py)
+            .args(["-c", "import boto3"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ok {
+            return py;
+        }
+    }
+    panic!(
+        "no Python with boto3 found: run localstack/up (its host-mode venv has boto3), \
+         or set WEIR_PYTHON to a Python that can `import boto3`"
+    );
+}
+
+/// Runs a boto3 snippet with `sqs` (a client for LocalStack) and `url` in scope, and
+/// returns what it printed.
+fn boto3(url: &str, snippet: &str) -> String {
+    let script = format!(
+        "import json, os, boto3\n\
+         sqs = boto3.client('sqs', endpoint_url=os.environ['WEIR_ENDPOINT'], region_name='us-east-1',\n\
+                            aws_access_key_id='test', aws_secret_access_key='test')\n\
+         url = os.environ['WEIR_QUEUE_URL']\n{snippet}\n"
+    );
+    let out = Command::new(python())
+        .args(["-c", &script])
+        .env("WEIR_ENDPOINT", localstack_endpoint())
+        .env("WEIR_QUEUE_URL", url)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "boto3 snippet failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
+
+async fn queue() -> Queue {
+    let client = localstack_client().await;
+    let url = client
+        .create_queue()
+        .queue_name(unique_name("interop"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    Queue::open(&client, &url).await.unwrap()
+}
+
+async fn delete_queue(queue: &Queue) {
+    queue
+        .client()
+        .delete_queue()
+        .queue_url(queue.url())
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn boto3_writes_and_weir_consumer_reads() {
+    let queue = queue().await;
+    boto3(
+        queue.url(),
+        r#"sqs.send_message(QueueUrl=url,
+    MessageBody=json.dumps({"id": 42, "customer": "ada", "total_cents": 1999}),
+    MessageAttributes={"source": {"DataType": "String", "StringValue": "boto3"},
+                       "priority": {"DataType": "Number", "StringValue": "7"}})
+sqs.send_message(QueueUrl=url, MessageBody="not json")"#,
+    );
+
+    let consumer: Consumer<Order> = Consumer::new(queue.clone());
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        let options = ReceiveOptions::default()
+            .with_max_messages(10)
+            .with_wait(Duration::from_secs(1));
+        got.extend(consumer.receive(&options).await.unwrap());
+        if got.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 2, "both boto3 messages arrive");
+    let (good, bad): (Vec<_>, Vec<_>) = got.into_iter().partition(|m| m.body().is_ok());
+    assert_eq!(
+        good[0].body().unwrap(),
+        &Order {
+            id: 42,
+            customer: "ada".into(),
+            total_cents: 1999
+        }
+    );
+    assert_eq!(good[0].attribute("source"), Some("boto3"));
+    assert_eq!(good[0].attribute("priority"), Some("7"));
+    // A body that is not JSON is kept, with its own error, and never fails the batch.
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].raw_body(), "not json");
+    for m in good.iter().chain(&bad) {
+        consumer.ack(m).await.unwrap();
+    }
+    delete_queue(&queue).await;
+}
+
+#[tokio::test]
+async fn weir_producer_writes_and_boto3_reads() {
+    let queue = queue().await;
+    let producer: Producer<Order> = Producer::new(queue.clone());
+    let order = Order {
+        id: 7,
+        customer: "grace".into(),
+        total_cents: 250,
+    };
+    let mut options = SendOptions::default();
+    options
+        .attributes
+        .insert("source".into(), AttributeValue::string("weir"));
+    producer.send_with(&order, options).await.unwrap();
+
+    // boto3 validates MD5OfBody and MD5OfMessageAttributes itself on receive.
+    let printed = boto3(
+        queue.url(),
+        r#"r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2, MessageAttributeNames=["All"])
+m = r["Messages"][0]
+print(json.dumps({"body": m["Body"], "source": m["MessageAttributes"]["source"]["StringValue"]}))
+sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])"#,
+    );
+    let seen: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
+    let body: Order = serde_json::from_str(seen["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, order, "the body is plain JSON of the value");
+    assert_eq!(seen["source"], "weir");
+    delete_queue(&queue).await;
+}
