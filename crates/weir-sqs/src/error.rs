@@ -43,6 +43,24 @@ const RETRYABLE_CODES: &[&str] = &[
     "SlowDown",
 ];
 
+/// Batch entry codes that are the caller's fault whatever `SenderFault` says (LocalStack,
+/// for one, reports `ReceiptHandleIsInvalid` with `SenderFault: false`).
+const CLIENT_ENTRY_CODES: &[&str] = &[
+    "ReceiptHandleIsInvalid",
+    "InvalidParameterValue",
+    "InvalidParameterValueException",
+    "MessageTooLong",
+    "InvalidMessageContents",
+    "InvalidBatchEntryId",
+    "BatchEntryIdsNotDistinct",
+    "InvalidIdFormat",
+    "MessageNotInflight",
+    "UnsupportedOperation",
+    "AWS.SimpleQueueService.UnsupportedOperation",
+    "AccessDenied",
+    "AccessDeniedException",
+];
+
 /// Error codes that mean the queue does not exist.
 const QUEUE_NOT_FOUND_CODES: &[&str] = &[
     "AWS.SimpleQueueService.NonExistentQueue",
@@ -91,6 +109,9 @@ pub enum Error {
     /// Some entries of a batch call failed; the others succeeded.
     #[error(transparent)]
     PartialBatch(BatchFailure),
+    /// One entry of a batch call failed (the per-entry result of a batch operation).
+    #[error(transparent)]
+    BatchEntry(BatchEntryFailure),
 }
 
 impl Error {
@@ -104,6 +125,7 @@ impl Error {
         match self {
             Self::Sqs(e) => e.is_retryable(),
             Self::PartialBatch(e) => e.entries().iter().any(BatchEntryFailure::is_retryable),
+            Self::BatchEntry(e) => e.is_retryable(),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
             | Self::QueueNotFound(_)
@@ -121,7 +143,8 @@ impl Error {
             | Self::InvalidInput(_)
             | Self::QueueNotFound(_)
             | Self::Codec(_)
-            | Self::PartialBatch(_) => None,
+            | Self::PartialBatch(_)
+            | Self::BatchEntry(_) => None,
         }
     }
 
@@ -132,6 +155,7 @@ impl Error {
         match self {
             Self::Sqs(e) => e.code(),
             Self::QueueNotFound(e) => e.code(),
+            Self::BatchEntry(e) => Some(e.code()),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
             | Self::Codec(_)
@@ -145,6 +169,7 @@ impl Error {
         match self {
             Self::Sqs(e) => e.message(),
             Self::QueueNotFound(e) => e.message(),
+            Self::BatchEntry(e) => e.message(),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
             | Self::Codec(_)
@@ -177,7 +202,6 @@ impl Error {
     }
 
     /// Attaches the queue name or URL to a [`QueueNotFound`] error; other errors pass through.
-    #[allow(dead_code)]
     #[must_use]
     pub(crate) fn for_queue(mut self, queue: &str) -> Self {
         if let Self::QueueNotFound(e) = &mut self
@@ -189,7 +213,6 @@ impl Error {
     }
 
     /// Shorthand for an [`InvalidInput`] error.
-    #[allow(dead_code)]
     pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
         Self::InvalidInput(InvalidInput::new(field, reason))
     }
@@ -653,10 +676,13 @@ impl BatchEntryFailure {
         self.sender_fault
     }
 
-    /// Whether sending this entry again may succeed: not the sender's fault, or a
-    /// throttling / transient code.
+    /// Whether sending this entry again may succeed: a throttling or transient code, or
+    /// not the sender's fault (unless the code is a known client error).
     #[must_use]
     pub fn is_retryable(&self) -> bool {
+        if CLIENT_ENTRY_CODES.contains(&self.code.as_str()) {
+            return false;
+        }
         !self.sender_fault
             || RETRYABLE_CODES.contains(&self.code.as_str())
             || self.code.contains("Throttl")
