@@ -3,6 +3,7 @@
 //! entries are retried; `ReceiptHandleIsInvalid` is counted as a possible duplicate.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -37,6 +38,8 @@ pub(crate) struct Acker {
     pub(crate) max: usize,
     pub(crate) interval: Duration,
     pub(crate) immediate: bool,
+    /// Set when shutdown begins: deletes from then on are counted as flushed in shutdown.
+    pub(crate) shutting_down: Arc<AtomicBool>,
 }
 
 impl Acker {
@@ -46,7 +49,6 @@ impl Acker {
         let mut buf: Vec<AckItem> = Vec::with_capacity(self.max);
         let mut deadline = Instant::now();
         let mut immediate = self.immediate || self.interval.is_zero();
-        let mut shutting_down = false;
         let mut close: Option<oneshot::Sender<()>> = None;
         let mut disconnected = false;
         loop {
@@ -83,9 +85,6 @@ impl Acker {
             };
             let flush_now = match msg {
                 Some(AckMsg::Ack(item)) => {
-                    if shutting_down {
-                        self.sqs.stats.acks_flushed_in_shutdown.add(1);
-                    }
                     if buf.is_empty() {
                         deadline = Instant::now() + self.interval;
                     }
@@ -93,12 +92,7 @@ impl Acker {
                     buf.len() >= self.max
                 }
                 Some(AckMsg::Flush) => {
-                    shutting_down = true;
                     immediate = true;
-                    self.sqs
-                        .stats
-                        .acks_flushed_in_shutdown
-                        .add(buf.len() as u64);
                     true
                 }
                 Some(AckMsg::Close(tx)) => {
@@ -114,8 +108,9 @@ impl Acker {
                     break;
                 };
                 let sqs = self.sqs.clone();
+                let shutting_down = self.shutting_down.clone();
                 flushes.spawn(async move {
-                    flush(&sqs, batch).await;
+                    flush(&sqs, batch, &shutting_down).await;
                     drop(permit);
                 });
             }
@@ -124,7 +119,7 @@ impl Acker {
             }
         }
         if !buf.is_empty() {
-            flush(&self.sqs, std::mem::take(&mut buf)).await;
+            flush(&self.sqs, std::mem::take(&mut buf), &self.shutting_down).await;
         }
         flushes.close();
         flushes.wait().await;
@@ -135,7 +130,7 @@ impl Acker {
 }
 
 /// Deletes `batch` (at most 10), retrying failed entries with a short backoff.
-pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>) {
+pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>, shutting_down: &AtomicBool) {
     let stats = &sqs.stats;
     let mut attempt = 0;
     while !batch.is_empty() {
@@ -148,6 +143,9 @@ pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>) {
                     match result {
                         EntryResult::Ok => {
                             stats.acked.add(1);
+                            if shutting_down.load(Ordering::Relaxed) {
+                                stats.acks_flushed_in_shutdown.add(1);
+                            }
                             stats
                                 .receive_to_ack
                                 .record(item.received_at.elapsed().as_secs_f64());

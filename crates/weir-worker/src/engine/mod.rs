@@ -11,7 +11,7 @@ pub(crate) mod poller;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -155,6 +155,7 @@ pub(crate) async fn run<Req: Send + 'static>(
 ) -> WorkerReport {
     let stats = sqs.stats.clone();
     let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let shutting_down = Arc::new(AtomicBool::new(false));
     let (release_tx, mut release_rx) = mpsc::unbounded_channel();
     let leases = Arc::new(Leases::new(settings.lease_enabled));
     let acker = Acker {
@@ -162,6 +163,7 @@ pub(crate) async fn run<Req: Send + 'static>(
         max: settings.ack_max,
         interval: settings.ack_interval,
         immediate: settings.fifo,
+        shutting_down: shutting_down.clone(),
     };
     let acker = tokio::spawn(acker.run(ack_rx));
     let lease_stop = CancellationToken::new();
@@ -215,6 +217,7 @@ pub(crate) async fn run<Req: Send + 'static>(
         () = health.shutdown.cancelled() => {}
     }
     health.shutting_down.store(true, Ordering::SeqCst);
+    shutting_down.store(true, Ordering::SeqCst);
     tracing::info!("shutting down: 1. stop polling");
     // 1. Stop polling. A long poll in flight gets `poll_grace` to complete; its
     //    messages are then released.

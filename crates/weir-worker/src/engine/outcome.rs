@@ -93,10 +93,12 @@ pub(crate) async fn process(
         Work::Handler(fut) => {
             let started = Instant::now();
             let guarded = with_cancellation(token.clone(), AssertUnwindSafe(fut).catch_unwind());
+            // Cancellation wins: once the token fired (lease lost, or shutdown gave up),
+            // the message is not acked even if the handler returns Ok in the same poll.
             let result = tokio::select! {
                 biased;
-                r = guarded => Some(r),
                 () = token.cancelled() => None,
+                r = guarded => Some(r),
             };
             stats
                 .handler_latency

@@ -2,5 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod fifo;
+mod flow;
 mod outcomes;
+mod shutdown;
 mod support;
