@@ -1,0 +1,3 @@
+//! Per-call overhead of each layer (placeholder until the layers land).
+
+fn main() {}

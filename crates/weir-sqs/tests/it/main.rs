@@ -1,0 +1,9 @@
+//! Integration tests of every weir-sqs operation, against the SQS chosen in support.rs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../support.rs"]
+mod support;
+
+mod consumer;
+mod queue;
