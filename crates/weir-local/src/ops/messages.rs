@@ -339,7 +339,6 @@ impl Engine {
                 first_receive_ms: None,
                 state: MsgState::Visible,
                 visible_at: now + secs(delay),
-                generation: 0,
                 receipt: 0,
                 received_at: now,
             },
