@@ -62,6 +62,8 @@ struct Summary {
     typed: Option<OrderPlaced>,
     /// The plain-text message from the bare SDK, as the raw reader saw it.
     foreign_body: String,
+    /// A `TaggedJson` message as the raw reader saw it: body and `weir.type` attribute.
+    tagged_wire: (String, String),
     placed: u64,
     cancelled: u64,
     dead_letters: Vec<DeadLetterView>,
@@ -149,6 +151,21 @@ async fn run(client: &Client, events: u64) -> Result<Summary, Box<dyn Error>> {
     for r in tagged.send_batch(&batch).await {
         r?;
     }
+    // On the wire: the variant's fields as plain JSON, the variant's name in an attribute.
+    let raw_events: Consumer<String, RawString> =
+        Consumer::with_codec(events_queue.clone(), RawString);
+    let mut peek = Vec::new();
+    while peek.is_empty() {
+        peek = raw_events
+            .receive(&now.clone().with_max_messages(1))
+            .await?;
+    }
+    let tagged_wire = (
+        peek[0].raw_body().to_owned(),
+        peek[0].type_tag().unwrap_or_default().to_owned(),
+    );
+    raw_events.nack(&peek[0], Duration::ZERO).await?;
+
     // Two messages no handler can take: a tag nobody routes, and a body that is not JSON.
     let tag = |t: &str| {
         MessageAttributeValue::builder()
@@ -224,6 +241,7 @@ async fn run(client: &Client, events: u64) -> Result<Summary, Box<dyn Error>> {
         wire_body,
         typed: decoded,
         foreign_body,
+        tagged_wire,
         placed: placed.load(Ordering::Relaxed),
         cancelled: cancelled.load(Ordering::Relaxed),
         dead_letters,
@@ -244,6 +262,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("     {}", s.foreign_body);
     println!(
         "3. type tags: {events} OrderEvents sent with TaggedJson, plus an unknown tag and a non-JSON body;"
+    );
+    println!(
+        "   on the wire: body {} with attribute {TYPE_TAG_ATTRIBUTE}={}",
+        s.tagged_wire.0, s.tagged_wire.1
     );
     println!(
         "   the Router handled {} OrderPlaced and {} OrderCancelled; {} went to the dead-letter queue:",
@@ -268,6 +290,9 @@ mod tests {
         assert_eq!(wire["id"], 1);
         assert_eq!(s.typed, Some(order(1)));
         assert_eq!(s.foreign_body, "PING from a shell script");
+        let tagged: OrderPlaced = serde_json::from_str(&s.tagged_wire.0).unwrap();
+        assert_eq!(tagged, order(0));
+        assert_eq!(s.tagged_wire.1, "OrderPlaced");
         // 8 events: ids 3 and 7 are cancellations.
         assert_eq!((s.placed, s.cancelled), (6, 2));
         let mut reasons: Vec<&str> = s.dead_letters.iter().map(|d| d.reason.as_str()).collect();
