@@ -238,9 +238,14 @@ impl fmt::Display for Summary {
             "  lost           {:>6}   = sent - processed - dead-lettered - left",
             self.lost
         )?;
+        let until = if self.interrupted {
+            "until Ctrl-C"
+        } else {
+            "to handle every order (1 s of it is the retry delay)"
+        };
         writeln!(
             f,
-            "  time        {:>9}   to handle every order (1 s of it is the retry delay); stopped cleanly at {}",
+            "  time        {:>9}   {until}; stopped cleanly at {}",
             human(self.handled_in),
             human(self.elapsed)
         )?;
