@@ -4,6 +4,9 @@
 
 mod fifo;
 mod flow;
+mod lease;
+mod load;
 mod outcomes;
+mod poll_errors;
 mod shutdown;
 mod support;
