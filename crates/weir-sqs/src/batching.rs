@@ -133,7 +133,11 @@ where
         self
     }
 
-    /// Starts the flusher task. Must be called within a tokio runtime.
+    /// Starts the flusher task.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the flusher is a spawned task).
     ///
     /// # Errors
     ///
@@ -173,7 +177,11 @@ where
     C: Encode<T>,
 {
     /// A batching producer with the defaults (10 ms linger, 1,000-message buffer,
-    /// 8 calls in flight). Must be called within a tokio runtime.
+    /// 8 calls in flight).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the flusher is a spawned task).
     #[must_use]
     pub fn new(producer: Producer<T, C>) -> Self {
         let in_flight = if producer.queue().is_fifo() { 1 } else { 8 };

@@ -439,7 +439,9 @@ impl<T, C: Encode<T>> Producer<T, C> {
     /// Sends messages with their own options, as [`send_batch`](Self::send_batch) does.
     ///
     /// Every message is checked first; a message that fails the checks gets its error
-    /// and is not sent, the others are. On FIFO queues calls run one at a time, in order.
+    /// and is not sent, the others are. On FIFO queues calls run one at a time, in order;
+    /// an entry that SQS fails retryably is sent again after the rest of its call, so
+    /// within a group it may land after messages that followed it.
     pub async fn send_batch_with<'a, I>(&self, values: I) -> Vec<Result<SendOutput>>
     where
         I: IntoIterator<Item = (&'a T, SendOptions)>,

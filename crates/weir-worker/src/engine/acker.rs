@@ -187,3 +187,56 @@ pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>, shutting_down: &At
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Stats;
+
+    #[tokio::test(start_paused = true)]
+    async fn invalid_receipts_count_as_possible_duplicates() {
+        let local = weir_local::LocalSqs::new();
+        let client = local.client();
+        let url = client
+            .create_queue()
+            .queue_name("acker")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("x")
+            .send()
+            .await
+            .unwrap();
+        let got = client
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        let receipt = got.messages.unwrap()[0].receipt_handle.clone().unwrap();
+        let sqs = Sqs {
+            client,
+            url,
+            stats: Arc::new(Stats::new("acker")),
+        };
+        let item = |r: &str| AckItem {
+            receipt: r.to_owned(),
+            received_at: Instant::now(),
+            _permit: None,
+        };
+        flush(
+            &sqs,
+            vec![item(&receipt), item("not-a-receipt-handle")],
+            &AtomicBool::new(false),
+        )
+        .await;
+        assert_eq!(sqs.stats.acked.get(), 1);
+        assert_eq!(sqs.stats.possible_duplicates.get(), 1);
+        assert_eq!(sqs.stats.ack_failures.get(), 0);
+    }
+}

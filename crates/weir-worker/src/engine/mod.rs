@@ -189,6 +189,7 @@ pub(crate) async fn run<Req: Send + 'static>(
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let poll_stop = CancellationToken::new();
     let mut pollers = tokio::task::JoinSet::new();
+    let turn = Arc::new(tokio::sync::Mutex::new(()));
     for _ in 0..pollers_n {
         let p = Poller {
             shared: shared.clone(),
@@ -196,6 +197,7 @@ pub(crate) async fn run<Req: Send + 'static>(
             slots: slots.clone(),
             jobs: jobs_tx.clone(),
             paused: health.paused.subscribe(),
+            turn: turn.clone(),
         };
         pollers.spawn(p.run(poll_stop.clone()));
     }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
@@ -21,6 +21,9 @@ pub(crate) struct Poller<Req> {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) jobs: mpsc::UnboundedSender<Vec<Job<Req>>>,
     pub(crate) paused: watch::Receiver<bool>,
+    /// Pollers take turns waiting for slots, so freed slots gather into one full
+    /// receive instead of being spread one by one over all waiting pollers.
+    pub(crate) turn: Arc<Mutex<()>>,
 }
 
 fn attempt_id() -> String {
@@ -41,6 +44,10 @@ impl<Req: Send + 'static> Poller<Req> {
                     changed = self.paused.changed() => if changed.is_err() { return },
                 }
             }
+            let turn = tokio::select! {
+                t = self.turn.clone().lock_owned() => t,
+                () = stop.cancelled() => return,
+            };
             let mut permit = tokio::select! {
                 p = self.slots.clone().acquire_owned() => match p {
                     Ok(p) => p,
@@ -67,6 +74,7 @@ impl<Req: Send + 'static> Poller<Req> {
                     () = stop.cancelled() => return,
                 }
             }
+            drop(turn);
             let started = Instant::now();
             let mut options = ReceiveOptions::default()
                 .with_max_messages(n)
