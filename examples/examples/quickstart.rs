@@ -164,6 +164,10 @@ async fn run(client: &Client, options: &Options) -> Result<Summary, Box<dyn Erro
         // services keep the default 20 s.
         .wait_time(Duration::from_secs(1))
         .build()?;
+    println!(
+        "worker: {} orders at a time; a failed order is retried 1 s later, an invalid one dead-lettered",
+        options.concurrency
+    );
 
     // 4. Run until every order is processed or rejected, or Ctrl-C.
     let handled_in = Mutex::new(None);
