@@ -315,7 +315,9 @@ mod tests {
             pace: Duration::from_millis(1),
             work: Duration::from_millis(20),
         };
-        let s = run(&client, &options).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(60), run(&client, &options))
+            .await
+            .unwrap();
         assert_eq!(s.up.accepted, 8);
         assert_eq!(s.down.accepted, 8);
         // While the worker was down, every job waited in the queue.

@@ -241,7 +241,9 @@ mod tests {
             customers: 6,
             orders: 9,
         };
-        let s = run(&client, &options).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client, &options))
+            .await
+            .unwrap();
         assert_eq!(s.sent, 54);
         assert_eq!(s.completed.len(), 6);
         assert!(s.out_of_order.is_empty(), "{:?}", s.completed);

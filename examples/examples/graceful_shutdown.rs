@@ -240,7 +240,9 @@ mod tests {
             after: Duration::from_secs(1),
             shutdown_timeout: Duration::from_secs(3),
         };
-        let s = run(&client, &options).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client, &options))
+            .await
+            .unwrap();
         assert!(!s.by_ctrl_c);
         assert_eq!(s.shutdown_started, Duration::from_secs(1));
         assert_eq!(s.lost, 0);

@@ -302,7 +302,9 @@ mod tests {
         let recorder = InMemory::default();
         metrics::set_global_recorder(recorder.clone()).unwrap();
         let client = weir::local::LocalSqs::new().client();
-        let report = run(&client, 8).await.unwrap();
+        let report = weir_examples::within(Duration::from_secs(600), run(&client, 8))
+            .await
+            .unwrap();
 
         assert_eq!(report.succeeded, 7);
         assert_eq!(recorder.counter("orders_charged_total"), 7);

@@ -287,7 +287,9 @@ mod tests {
             messages: 200,
             concurrency: 20,
         };
-        let s = run(&client, &options).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client, &options))
+            .await
+            .unwrap();
         assert_eq!(s.sent, 200);
         assert_eq!(s.lost, 0);
         assert_eq!(s.left, 0);

@@ -270,7 +270,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retried_dead_lettered_and_redriven() {
         let client = weir::local::LocalSqs::new().client();
-        let s = run(&client).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client))
+            .await
+            .unwrap();
 
         // Job 2 failed twice, then succeeded; the delays doubled: 1 s, then 2 s.
         let flaky = &s.attempts[&2];

@@ -101,8 +101,14 @@ async fn run(client: &Client, events: u64) -> Result<Summary, Box<dyn Error>> {
     let raw: Consumer<String, RawString> = Consumer::with_codec(orders.clone(), RawString);
     let now = ReceiveOptions::default().with_wait(Duration::from_secs(1));
     let mut seen = Vec::new();
-    while seen.len() < 2 {
+    for _ in 0..10 {
+        if seen.len() == 2 {
+            break;
+        }
         seen.extend(raw.receive(&now).await?);
+    }
+    if seen.len() != 2 {
+        return Err(format!("expected the 2 messages just sent, received {}", seen.len()).into());
     }
     // SQS does not promise an order on standard queues: tell them apart by content.
     seen.sort_by_key(|m| !m.raw_body().starts_with('{'));
@@ -115,7 +121,10 @@ async fn run(client: &Client, events: u64) -> Result<Summary, Box<dyn Error>> {
 
     let typed: Consumer<OrderPlaced> = Consumer::new(orders.clone());
     let mut got = Vec::new();
-    while got.is_empty() {
+    for _ in 0..10 {
+        if !got.is_empty() {
+            break;
+        }
         got = typed.receive(&now).await?;
     }
     let decoded = got.first().and_then(|m| m.body().ok()).cloned();
@@ -284,7 +293,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn codecs_and_routing() {
         let client = weir::local::LocalSqs::new().client();
-        let s = run(&client, 8).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client, 8))
+            .await
+            .unwrap();
         // Plain JSON on the wire, the same value back.
         let wire: serde_json::Value = serde_json::from_str(&s.wire_body).unwrap();
         assert_eq!(wire["id"], 1);

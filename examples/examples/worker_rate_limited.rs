@@ -212,7 +212,9 @@ mod tests {
             rate: 100,
             verbose: false,
         };
-        let s = run(&client, &options).await.unwrap();
+        let s = weir_examples::within(Duration::from_secs(600), run(&client, &options))
+            .await
+            .unwrap();
         assert_eq!(s.processed, 600);
         assert_eq!(s.left, 0);
         // 600 at 100/s: about 6 s (the burst of 10 comes free), never faster.

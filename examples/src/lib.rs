@@ -257,3 +257,17 @@ pub struct DeadLetterView {
     /// Deliveries before it was dead-lettered.
     pub attempts: String,
 }
+
+/// For the examples' tests: awaits `future`, or panics if it takes longer than `limit`.
+/// The limit is in tokio time, so under paused time a run that would wait forever
+/// (a queue that never drains) fails at once instead of hanging the test.
+///
+/// # Panics
+///
+/// When `limit` passes first.
+pub async fn within<F: Future>(limit: Duration, future: F) -> F::Output {
+    match tokio::time::timeout(limit, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("the example did not finish within {}", human(limit)),
+    }
+}
