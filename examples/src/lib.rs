@@ -1,1 +1,273 @@
-//! weir's runnable examples live in `examples/`; run one with `cargo run --example NAME`.
+//! Shared plumbing for weir's runnable examples (`examples/examples/*.rs`).
+//!
+//! Run one with `cargo run --example NAME`. Every example runs on the in-process SQS
+//! (`weir::local`) unless the environment points at a real endpoint; [`client`] makes
+//! that choice, in one place, and says which it made.
+
+use std::fmt;
+use std::future::Future;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use weir::aws_sdk_sqs::Client;
+use weir::sqs::Queue;
+
+/// Where an example's SQS calls go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The in-process SQS of `weir::local`: no network, no credentials.
+    InProcess,
+    /// A real endpoint: LocalStack (`AWS_ENDPOINT_URL`) or AWS itself.
+    Remote {
+        /// The endpoint override, when one is set; `None` means AWS's own endpoint.
+        endpoint: Option<String>,
+    },
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::InProcess => write!(f, "the in-process SQS (weir::local)"),
+            Self::Remote {
+                endpoint: Some(url),
+            } => write!(f, "SQS at {url}"),
+            Self::Remote { endpoint: None } => write!(f, "AWS SQS (default credential chain)"),
+        }
+    }
+}
+
+/// The environment variables that switch the examples to a real SQS.
+pub const REMOTE_ENV: [&str; 4] = [
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_PROFILE",
+];
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// Chooses where the example runs, and says so on stdout.
+///
+/// - If `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL` (LocalStack), or credentials
+///   (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`) are set, the client comes from
+///   `aws_config::load_defaults`: the standard chain, exactly as a service would build it.
+/// - Otherwise it is the in-process SQS: `weir::local::LocalSqs::new().client()`.
+///
+/// `WEIR_EXAMPLES_TARGET=local` forces the in-process SQS even when those are set.
+pub async fn client() -> (Client, Target) {
+    let forced_local = env("WEIR_EXAMPLES_TARGET").is_some_and(|v| v == "local");
+    let remote = !forced_local && REMOTE_ENV.iter().any(|name| env(name).is_some());
+    let (client, target) = if remote {
+        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let endpoint = env("AWS_ENDPOINT_URL_SQS").or_else(|| env("AWS_ENDPOINT_URL"));
+        (Client::new(&config), Target::Remote { endpoint })
+    } else {
+        (weir::local::LocalSqs::new().client(), Target::InProcess)
+    };
+    println!("target: {target}");
+    if target == Target::InProcess {
+        println!(
+            "        (set AWS_ENDPOINT_URL=http://127.0.0.1:4566 to use LocalStack; see examples/README.md)"
+        );
+    }
+    (client, target)
+}
+
+/// `base` with a short suffix unique to this run (`orders-5f3a9c`), so examples can be
+/// run again and again against the same LocalStack or AWS account without clashing.
+/// FIFO names keep their `.fifo` ending.
+pub fn unique_name(base: &str) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(16)
+    });
+    let suffix = format!("{:06x}", (nanos ^ std::process::id()) & 0xff_ffff);
+    match base.strip_suffix(".fifo") {
+        Some(stem) => format!("{stem}-{suffix}.fifo"),
+        None => format!("{base}-{suffix}"),
+    }
+}
+
+/// Deletes the queues an example created, so runs against LocalStack or AWS leave
+/// nothing behind. Failures are reported and otherwise ignored.
+pub async fn delete_queues(queues: &[&Queue]) {
+    for queue in queues {
+        let result = queue
+            .client()
+            .delete_queue()
+            .queue_url(queue.url())
+            .send()
+            .await;
+        if let Err(e) = result {
+            eprintln!(
+                "note: could not delete queue {}: {}",
+                queue.name(),
+                weir::aws_sdk_sqs::error::DisplayErrorContext(e)
+            );
+        }
+    }
+}
+
+/// Completes on Ctrl-C (SIGINT). If the signal handler cannot be installed, it never
+/// completes, so the example still ends by its own rules.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Completes when `first` or `second` does; which one, is returned.
+pub async fn either<A: Future, B: Future>(first: A, second: B) -> Either<A::Output, B::Output> {
+    tokio::select! {
+        a = first => Either::First(a),
+        b = second => Either::Second(b),
+    }
+}
+
+/// Which of two futures completed first (see [`either`]).
+#[derive(Debug)]
+pub enum Either<A, B> {
+    /// The first.
+    First(A),
+    /// The second.
+    Second(B),
+}
+
+/// A numeric command-line option: `--name N` or `--name=N`, else the environment
+/// variable `env_name`, else `default`. Underscores in N are allowed (`10_000`).
+///
+/// # Panics
+///
+/// Never; a value that does not parse is reported and the default is used.
+pub fn arg_u64(name: &str, env_name: &str, default: u64) -> u64 {
+    let raw = arg_value(name).or_else(|| env(env_name));
+    match raw {
+        None => default,
+        Some(raw) => raw.replace('_', "").parse().unwrap_or_else(|_| {
+            eprintln!("{name}: {raw:?} is not a whole number; using {default}");
+            default
+        }),
+    }
+}
+
+/// Whether the flag `--name` is on the command line.
+pub fn flag(name: &str) -> bool {
+    std::env::args().skip(1).any(|a| a == name)
+}
+
+fn arg_value(name: &str) -> Option<String> {
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == name {
+            return args.next();
+        }
+        if let Some(v) = arg
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('='))
+        {
+            return Some(v.to_owned());
+        }
+    }
+    None
+}
+
+/// A duration for people: `850 ms`, `2.41 s`, `1 m 05 s`.
+pub fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1_000 {
+        format!("{ms} ms")
+    } else if ms < 60_000 {
+        format!("{:.2} s", d.as_secs_f64())
+    } else {
+        format!("{} m {:02} s", ms / 60_000, (ms / 1_000) % 60)
+    }
+}
+
+/// Counts the messages in a queue: visible + in flight + delayed.
+///
+/// # Errors
+///
+/// The `GetQueueAttributes` error.
+pub async fn count(queue: &Queue) -> weir::sqs::Result<u64> {
+    let depth = queue.depth().await?;
+    Ok(depth.visible + depth.in_flight + depth.delayed)
+}
+
+/// Completes once `queue` holds no message at all (visible, in flight or delayed),
+/// checking every `every`. Handy as a worker's stop signal: a message that is being
+/// handled, retried or dead-lettered is still counted until it is deleted.
+pub async fn drained(queue: &Queue, every: Duration) {
+    loop {
+        if matches!(count(queue).await, Ok(0)) {
+            return;
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Reads every message in a dead-letter queue without deleting it, and returns, for
+/// each, its body and the reason attributes the worker attached (`weir.dlq.reason`,
+/// `weir.dlq.error`, `weir.dlq.attempts`). The messages are made visible again at the end.
+///
+/// # Errors
+///
+/// The `ReceiveMessage` error.
+pub async fn peek_dead_letters(dlq: &Queue) -> weir::sqs::Result<Vec<DeadLetterView>> {
+    use weir::sqs::{Consumer, RawString, ReceiveOptions};
+    use weir::worker::dlq_attributes::{ATTEMPTS, ERROR, REASON};
+    let consumer = Consumer::with_codec(dlq.clone(), RawString);
+    let options = ReceiveOptions::default()
+        .with_wait(Duration::from_secs(1))
+        .with_visibility(Duration::from_secs(60));
+    let mut seen = Vec::new();
+    loop {
+        let batch = consumer.receive(&options).await?;
+        if batch.is_empty() {
+            break;
+        }
+        seen.extend(batch);
+    }
+    let views = seen
+        .iter()
+        .map(|m| DeadLetterView {
+            body: m.raw_body().to_owned(),
+            reason: m.attribute(REASON).unwrap_or("-").to_owned(),
+            error: m.attribute(ERROR).unwrap_or("-").to_owned(),
+            attempts: m.attribute(ATTEMPTS).unwrap_or("-").to_owned(),
+        })
+        .collect();
+    for r in consumer
+        .change_visibility_batch(&seen, Duration::ZERO)
+        .await
+    {
+        r?;
+    }
+    Ok(views)
+}
+
+/// One dead-lettered message, as [`peek_dead_letters`] reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterView {
+    /// The body, verbatim.
+    pub body: String,
+    /// `rejected`, `decode_failed` or `max_attempts`.
+    pub reason: String,
+    /// The handler's (or decoder's) error message.
+    pub error: String,
+    /// Deliveries before it was dead-lettered.
+    pub attempts: String,
+}
+
+/// For the examples' tests: awaits `future`, or panics if it takes longer than `limit`.
+/// The limit is in tokio time, so under paused time a run that would wait forever
+/// (a queue that never drains) fails at once instead of hanging the test.
+///
+/// # Panics
+///
+/// When `limit` passes first.
+pub async fn within<F: Future>(limit: Duration, future: F) -> F::Output {
+    match tokio::time::timeout(limit, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("the example did not finish within {}", human(limit)),
+    }
+}
