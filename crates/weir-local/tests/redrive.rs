@@ -175,7 +175,11 @@ async fn redrive_policy_is_validated() {
         .send()
         .await
         .unwrap_err();
-    assert!(err.into_service_error().is_invalid_attribute_value());
+    // maxReceiveCount out of 1..=1000: AWS answers InvalidParameterValue.
+    assert_eq!(
+        err.into_service_error().meta().code(),
+        Some("InvalidParameterValue")
+    );
 
     let fifo_dlq = client
         .create_queue()
