@@ -2,5 +2,279 @@
 //!
 //! `weir-local` answers the SQS JSON protocol (`X-Amz-Target: AmazonSQS.<Operation>`)
 //! from memory. It plugs into aws-sdk-sqs as its HTTP client, so the SDK's signing,
-//! serialization, retries, checksum validation and error parsing all run exactly as they
-//! would against AWS. It is weir's embedded default for examples and tests.
+//! serialization, retries and error parsing all run exactly as they would against AWS.
+//! It is weir's embedded default for examples and tests.
+//!
+//! # Examples
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let sqs = weir_local::LocalSqs::new();
+//! let client = sqs.client();
+//! let url = client.create_queue().queue_name("jobs").send().await?.queue_url.unwrap_or_default();
+//! client.send_message().queue_url(&url).message_body("hello").send().await?;
+//! let got = client.receive_message().queue_url(&url).send().await?;
+//! let messages = got.messages.unwrap_or_default();
+//! assert_eq!(messages[0].body(), Some("hello"));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Time comes from tokio's clock: under `tokio::time::pause()` visibility timeouts,
+//! delays, retention and long polls advance with the paused clock, so a test of a
+//! 20-second long poll finishes at once.
+//!
+//! # Differences from AWS
+//!
+//! - Only the JSON protocol (`awsJson1_0`) is spoken, as current SDKs, botocore and the
+//!   AWS CLI v2 use; the legacy query protocol (form-encoded `Action=`) is answered with
+//!   a 400.
+//! - Signatures are not checked; the access key id of the SigV4 `Authorization` header
+//!   becomes the `SenderId` attribute.
+//! - `AddPermission`/`RemovePermission` answer `UnsupportedOperation`. KMS attributes are
+//!   stored and returned but nothing is encrypted. Queue `Policy` is stored, not enforced.
+//! - Throughput limits, `OverLimit` (in-flight caps), `RequestThrottled` and fair-queue
+//!   dwell-time behavior are not emulated. `PurgeQueue` takes effect at once.
+//! - Standard queues never deliver duplicates and return messages in send order (AWS
+//!   allows both); receives see every visible message (AWS samples servers).
+//! - A stale receipt handle (the message was received again since) makes `DeleteMessage`
+//!   succeed without deleting, as the DeleteMessage reference documents; a malformed
+//!   handle or one from another queue is `ReceiptHandleIsInvalid`.
+//!   `ChangeMessageVisibility` with a stale handle is `InvalidParameterValue`
+//!   ("The receipt handle has expired"); with a current handle of a message that is not
+//!   in flight it is `MessageNotInflight`.
+//! - A message moved to a dead-letter queue keeps its id, receive count and (standard
+//!   queues) its original enqueue time; it gains the `DeadLetterQueueSourceArn` system
+//!   attribute. A message move task re-sends messages with a fresh enqueue time and
+//!   receive count.
+//! - `MD5OfMessageAttributes` on receive covers the attributes returned (those selected by
+//!   `MessageAttributeNames`), which is what the SDKs that validate it compute.
+//!
+//! # Differences from LocalStack
+//!
+//! Where LocalStack (v4) and AWS disagree this crate follows AWS: a queue name can't be
+//! reused within 60 s of deleting it (`QueueDeletedRecently`); `PurgeQueue` twice within
+//! 60 s is `PurgeQueueInProgress`; a FIFO message with a per-message `DelaySeconds` is
+//! `InvalidParameterValue`; and a message past `maxReceiveCount` moves to the dead-letter
+//! queue on the receive that would exceed it.
+
+mod checksum;
+mod clock;
+mod config;
+mod connector;
+mod engine;
+mod error;
+mod ops;
+mod queue;
+mod server;
+mod wire;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+
+pub use connector::LocalConnector;
+pub use engine::EngineResponse;
+pub use server::ServeHandle;
+
+use engine::{Ctx, Engine};
+
+/// An in-process SQS. Cheap to clone: clones share the same queues.
+#[derive(Clone)]
+pub struct LocalSqs {
+    engine: Arc<Engine>,
+}
+
+impl fmt::Debug for LocalSqs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalSqs")
+            .field("account", &self.engine.account)
+            .field("region", &self.engine.region)
+            .field("base_url", &self.engine.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for LocalSqs {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Options for a [`LocalSqs`]: account id, region and the base of queue URLs.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+#[must_use]
+pub struct LocalSqsBuilder {
+    account_id: Option<String>,
+    region: Option<String>,
+    queue_url_base: Option<String>,
+}
+
+impl LocalSqsBuilder {
+    /// The account id in queue URLs and ARNs. Default `000000000000`.
+    pub fn account_id(mut self, account_id: impl Into<String>) -> Self {
+        self.account_id = Some(account_id.into());
+        self
+    }
+
+    /// Sets or clears the account id.
+    pub fn set_account_id(&mut self, account_id: Option<String>) -> &mut Self {
+        self.account_id = account_id;
+        self
+    }
+
+    /// The region of ARNs and of the client. Default `us-east-1`.
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// Sets or clears the region.
+    pub fn set_region(&mut self, region: Option<String>) -> &mut Self {
+        self.region = region;
+        self
+    }
+
+    /// The base of queue URLs for in-process clients (`{base}/{account}/{name}`), also used
+    /// as the client's endpoint URL. Default `http://sqs.{region}.localhost`. Queue URLs
+    /// returned by [`LocalSqs::serve`] point at the served address instead.
+    pub fn queue_url_base(mut self, base: impl Into<String>) -> Self {
+        self.queue_url_base = Some(base.into());
+        self
+    }
+
+    /// Sets or clears the queue URL base.
+    pub fn set_queue_url_base(&mut self, base: Option<String>) -> &mut Self {
+        self.queue_url_base = base;
+        self
+    }
+
+    /// Builds the [`LocalSqs`], filling the documented defaults.
+    pub fn build(self) -> LocalSqs {
+        let region = self.region.unwrap_or_else(|| "us-east-1".to_owned());
+        let base = self
+            .queue_url_base
+            .unwrap_or_else(|| format!("http://sqs.{region}.localhost"))
+            .trim_end_matches('/')
+            .to_owned();
+        let account = self.account_id.unwrap_or_else(|| "000000000000".to_owned());
+        LocalSqs {
+            engine: Engine::new(account, region, base),
+        }
+    }
+}
+
+impl LocalSqs {
+    /// A fresh SQS with no queues, account `000000000000`, region `us-east-1`.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// A builder for the account id, region and queue URL base.
+    pub fn builder() -> LocalSqsBuilder {
+        LocalSqsBuilder::default()
+    }
+
+    /// The account id in queue URLs and ARNs.
+    pub fn account_id(&self) -> &str {
+        &self.engine.account
+    }
+
+    /// The region of ARNs and of the client.
+    pub fn region(&self) -> &str {
+        &self.engine.region
+    }
+
+    /// The endpoint URL in-process clients are configured with.
+    pub fn endpoint_url(&self) -> &str {
+        &self.engine.base_url
+    }
+
+    /// The in-process HTTP client, to wrap (fault injection, recording) before handing
+    /// it to [`aws_sdk_sqs::config::Builder::http_client`].
+    pub fn http_client(&self) -> LocalConnector {
+        LocalConnector {
+            engine: self.engine.clone(),
+        }
+    }
+
+    /// An SDK config builder wired to this SQS: region, static test credentials,
+    /// latest behavior version, the in-process HTTP client and an endpoint URL.
+    /// Adjust it (retry config, timeouts, interceptors) and build a client from it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aws_sdk_sqs::config::retry::RetryConfig;
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let conf = sqs.config_builder().retry_config(RetryConfig::disabled()).build();
+    /// let client = aws_sdk_sqs::Client::from_conf(conf);
+    /// # drop(client);
+    /// ```
+    pub fn config_builder(&self) -> aws_sdk_sqs::config::Builder {
+        aws_sdk_sqs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(self.engine.region.clone()))
+            .credentials_provider(Credentials::new("test", "test", None, None, "weir-local"))
+            .endpoint_url(self.engine.base_url.clone())
+            .http_client(self.http_client())
+    }
+
+    /// An `aws_sdk_sqs::Client` whose requests this SQS answers.
+    pub fn client(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::from_conf(self.config_builder().build())
+    }
+
+    /// Calls the engine directly with an operation target (`AmazonSQS.SendMessage`) and a
+    /// JSON body, bypassing the SDK. Any input gets an answer: a request that can't be
+    /// parsed gets a 400 with a message saying why.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let resp = sqs.handle("AmazonSQS.CreateQueue", br#"{"QueueName":"q"}"#).await;
+    /// assert_eq!(resp.status(), 200);
+    /// let bad = sqs.handle("AmazonSQS.CreateQueue", b"{not json").await;
+    /// assert_eq!(bad.status(), 400);
+    /// # }
+    /// ```
+    pub async fn handle(&self, target: &str, body: &[u8]) -> EngineResponse {
+        let ctx = Ctx {
+            base_url: &self.engine.base_url,
+            sender_id: &self.engine.account,
+        };
+        self.engine.handle(target, body, &ctx).await
+    }
+
+    /// Serves this SQS over HTTP/1.1 on `addr` (use port 0 for any free port), for the
+    /// AWS CLI, boto3 or SDKs in other processes. Queue URLs returned over HTTP point at
+    /// the served address. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// Returns the I/O error if the address can't be bound.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> std::io::Result<()> {
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let server = sqs.serve("127.0.0.1:0".parse().unwrap()).await?;
+    /// println!("aws --endpoint-url {} sqs list-queues", server.endpoint_url());
+    /// server.shutdown().await;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn serve(&self, addr: SocketAddr) -> Result<ServeHandle, io::Error> {
+        server::serve(self.engine.clone(), addr).await
+    }
+}

@@ -1,0 +1,101 @@
+//! The in-process HTTP connector the SDK sends its requests through.
+
+use std::sync::Arc;
+
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use http_body_util::BodyExt;
+
+use crate::engine::{Ctx, Engine, EngineResponse};
+
+/// An [`HttpClient`] and [`HttpConnector`] that answers SQS requests from memory.
+///
+/// [`LocalSqs::client`](crate::LocalSqs::client) installs it; use
+/// [`LocalSqs::http_client`](crate::LocalSqs::http_client) to wrap it (for example in a
+/// fault-injecting connector) before handing it to an SDK config.
+#[derive(Debug, Clone)]
+pub struct LocalConnector {
+    pub(crate) engine: Arc<Engine>,
+}
+
+/// The access key id in a SigV4 `Authorization` header, used as the SenderId.
+fn access_key(auth: Option<&str>) -> Option<&str> {
+    let cred = auth?.split("Credential=").nth(1)?;
+    cred.split('/').next().filter(|s| !s.is_empty())
+}
+
+pub(crate) fn to_http_response(resp: EngineResponse) -> Result<HttpResponse, ConnectorError> {
+    let (status, headers, body) = resp.into_parts();
+    let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
+    let mut out = HttpResponse::new(status, SdkBody::from(body));
+    for (k, v) in headers {
+        out.headers_mut().insert(k, v);
+    }
+    Ok(out)
+}
+
+impl HttpConnector for LocalConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let engine = self.engine.clone();
+        HttpConnectorFuture::new(async move {
+            let target = request
+                .headers()
+                .get("x-amz-target")
+                .unwrap_or_default()
+                .to_owned();
+            let sender = access_key(request.headers().get("authorization"))
+                .unwrap_or(&engine.account)
+                .to_owned();
+            let body = match request.body().bytes() {
+                Some(b) => b.to_vec(),
+                None => request
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(ConnectorError::io)?
+                    .to_bytes()
+                    .to_vec(),
+            };
+            let ctx = Ctx {
+                base_url: &engine.base_url,
+                sender_id: &sender,
+            };
+            let resp = engine.handle(&target, &body, &ctx).await;
+            to_http_response(resp)
+        })
+    }
+}
+
+impl HttpClient for LocalConnector {
+    fn http_connector(
+        &self,
+        _settings: &HttpConnectorSettings,
+        _components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        Some(ConnectorMetadata::new("weir-local", None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::access_key;
+
+    #[test]
+    fn access_key_is_read_from_sigv4_header() {
+        let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=abc";
+        assert_eq!(access_key(Some(h)), Some("AKIDEXAMPLE"));
+        assert_eq!(access_key(Some("garbage")), None);
+        assert_eq!(access_key(None), None);
+    }
+}

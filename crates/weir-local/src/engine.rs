@@ -1,0 +1,254 @@
+//! The engine: a registry of queues and the dispatch of `AmazonSQS.<Operation>` requests.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio::time::Instant;
+
+use crate::clock::Clock;
+use crate::error::{ErrorKind, SqsError, SqsResult};
+use crate::ops::moves::MoveTask;
+use crate::queue::Queue;
+
+/// The answer of the engine to one request: status, headers and JSON body.
+///
+/// This is what the in-process connector and the HTTP server turn into an HTTP
+/// response; tests and fuzz targets can inspect it directly.
+#[derive(Debug, Clone)]
+pub struct EngineResponse {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+impl EngineResponse {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The response headers (besides `content-length`).
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.headers
+    }
+
+    /// The value of one header, matched case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> &[u8] {
+        &self.body
+    }
+
+    /// Consumes the response into its parts.
+    pub fn into_parts(self) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
+        (self.status, self.headers, self.body)
+    }
+
+    fn ok(body: Vec<u8>) -> Self {
+        Self {
+            status: 200,
+            headers: vec![
+                ("content-type", "application/x-amz-json-1.0".to_owned()),
+                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+            ],
+            body,
+        }
+    }
+
+    pub(crate) fn error(e: &SqsError) -> Self {
+        let (status, type_name, code, fault) = e.kind.wire();
+        let body = serde_json::json!({ "__type": type_name, "message": e.message });
+        Self {
+            status,
+            headers: vec![
+                ("content-type", "application/x-amz-json-1.0".to_owned()),
+                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+                ("x-amzn-query-error", format!("{code};{fault}")),
+            ],
+            body: body.to_string().into_bytes(),
+        }
+    }
+}
+
+/// Per-request context: where queue URLs point and who is sending.
+#[derive(Debug, Clone)]
+pub(crate) struct Ctx<'a> {
+    pub(crate) base_url: &'a str,
+    pub(crate) sender_id: &'a str,
+}
+
+/// The shared engine behind every `LocalSqs` clone.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) base_url: String,
+    pub(crate) clock: Clock,
+    queues: RwLock<HashMap<String, Arc<Queue>>>,
+    pub(crate) deleted: Mutex<HashMap<String, Instant>>,
+    pub(crate) tasks: Mutex<Vec<Arc<MoveTask>>>,
+    incarnation: AtomicU64,
+    pub(crate) me: Weak<Self>,
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        SqsError::new(
+            ErrorKind::Serialization,
+            format!("The request body is not valid JSON for this operation: {e}"),
+        )
+    })
+}
+
+fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
+    serde_json::to_vec(&r?).map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))
+}
+
+impl Engine {
+    pub(crate) fn new(account: String, region: String, base_url: String) -> Arc<Self> {
+        Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            account,
+            region,
+            base_url,
+            clock: Clock::new(),
+            queues: RwLock::new(HashMap::new()),
+            deleted: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(Vec::new()),
+            incarnation: AtomicU64::new(fastrand::u64(1..u64::MAX / 2)),
+        })
+    }
+
+    pub(crate) fn next_incarnation(&self) -> u64 {
+        self.incarnation.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Answers one request.
+    pub(crate) async fn handle(&self, target: &str, body: &[u8], ctx: &Ctx<'_>) -> EngineResponse {
+        match self.dispatch(target, body, ctx).await {
+            Ok(body) => EngineResponse::ok(body),
+            Err(e) => EngineResponse::error(&e),
+        }
+    }
+
+    async fn dispatch(&self, target: &str, body: &[u8], ctx: &Ctx<'_>) -> SqsResult<Vec<u8>> {
+        let Some(op) = target.strip_prefix("AmazonSQS.") else {
+            return Err(SqsError::new(
+                ErrorKind::UnknownOperation,
+                format!("Unknown X-Amz-Target {target:?}: expected AmazonSQS.<Operation>."),
+            ));
+        };
+        let body = if body.iter().all(u8::is_ascii_whitespace) {
+            b"{}".as_slice()
+        } else {
+            body
+        };
+        match op {
+            "CreateQueue" => out(self.create_queue(parse(body)?, ctx)),
+            "GetQueueUrl" => out(self.get_queue_url(parse(body)?, ctx)),
+            "ListQueues" => out(self.list_queues(parse(body)?, ctx)),
+            "GetQueueAttributes" => out(self.get_queue_attributes(&parse(body)?)),
+            "SetQueueAttributes" => out(self.set_queue_attributes(&parse(body)?)),
+            "DeleteQueue" => out(self.delete_queue(&parse(body)?)),
+            "PurgeQueue" => out(self.purge_queue(&parse(body)?)),
+            "TagQueue" => out(self.tag_queue(parse(body)?)),
+            "UntagQueue" => out(self.untag_queue(&parse(body)?)),
+            "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
+            "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
+            "SendMessage" => out(self.send_message(&parse(body)?, ctx)),
+            "SendMessageBatch" => out(self.send_message_batch(&parse(body)?, ctx)),
+            "ReceiveMessage" => out(self.receive_message(parse(body)?).await),
+            "DeleteMessage" => out(self.delete_message(&parse(body)?)),
+            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?)),
+            "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
+            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?)),
+            "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
+            "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
+            "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),
+            "AddPermission" | "RemovePermission" => Err(SqsError::new(
+                ErrorKind::UnsupportedOperation,
+                format!("{op} is not supported by weir-local."),
+            )),
+            _ => Err(SqsError::new(
+                ErrorKind::UnknownOperation,
+                format!("Unknown operation {op}."),
+            )),
+        }
+    }
+
+    // ----- registry -----
+
+    pub(crate) fn queue_url(&self, base: &str, name: &str) -> String {
+        format!("{base}/{}/{name}", self.account)
+    }
+
+    pub(crate) fn queue_arn(&self, name: &str) -> String {
+        format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account)
+    }
+
+    pub(crate) fn by_name(&self, name: &str) -> Option<Arc<Queue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+
+    pub(crate) fn by_url(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
+        let url = url.ok_or_else(|| SqsError::missing("QueueUrl"))?;
+        let mut parts = url.trim_end_matches('/').rsplit('/');
+        let name = parts.next().unwrap_or_default();
+        let account = parts.next().unwrap_or_default();
+        if account != self.account {
+            return Err(SqsError::no_queue());
+        }
+        self.by_name(name).ok_or_else(SqsError::no_queue)
+    }
+
+    pub(crate) fn by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
+        let name = arn.strip_prefix(&format!("arn:aws:sqs:{}:{}:", self.region, self.account))?;
+        self.by_name(name)
+    }
+
+    pub(crate) fn all_queues(&self) -> Vec<Arc<Queue>> {
+        let mut v: Vec<_> = self
+            .queues
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+
+    /// Inserts a queue unless the name is taken; returns the queue under that name.
+    pub(crate) fn insert_queue(&self, q: Queue) -> (Arc<Queue>, bool) {
+        let mut map = self
+            .queues
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(existing) = map.get(&q.name) {
+            return (existing.clone(), false);
+        }
+        let q = Arc::new(q);
+        map.insert(q.name.clone(), q.clone());
+        (q, true)
+    }
+
+    pub(crate) fn remove_queue(&self, name: &str) -> Option<Arc<Queue>> {
+        self.queues
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name)
+    }
+}

@@ -1,0 +1,262 @@
+//! JSON request and response shapes of the SQS awsJson1_0 protocol.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CreateQueueIn {
+    pub(crate) queue_name: Option<String>,
+    #[serde(default)]
+    pub(crate) attributes: HashMap<String, String>,
+    #[serde(default, rename = "tags")]
+    pub(crate) tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetQueueUrlIn {
+    pub(crate) queue_name: Option<String>,
+    #[serde(rename = "QueueOwnerAWSAccountId")]
+    pub(crate) queue_owner_aws_account_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListQueuesIn {
+    pub(crate) queue_name_prefix: Option<String>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct QueueUrlIn {
+    pub(crate) queue_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListDlqSourcesIn {
+    pub(crate) queue_url: Option<String>,
+    pub(crate) next_token: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct GetQueueAttributesIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) attribute_names: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SetQueueAttributesIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) attributes: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct TagQueueIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) tags: HashMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct UntagQueueIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) tag_keys: Vec<String>,
+}
+
+/// A message attribute value as sent (binary values are base64).
+#[derive(Debug, Default, Deserialize, Serialize, Clone)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AttrIn {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) string_value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) binary_value: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) string_list_values: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) binary_list_values: Vec<String>,
+    pub(crate) data_type: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendMessageIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(flatten)]
+    pub(crate) entry: SendEntry,
+}
+
+/// The fields a single send and a batch entry share.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendEntry {
+    pub(crate) id: Option<String>,
+    pub(crate) message_body: Option<String>,
+    pub(crate) delay_seconds: Option<i64>,
+    #[serde(default)]
+    pub(crate) message_attributes: HashMap<String, AttrIn>,
+    #[serde(default)]
+    pub(crate) message_system_attributes: HashMap<String, AttrIn>,
+    pub(crate) message_deduplication_id: Option<String>,
+    pub(crate) message_group_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendBatchIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) entries: Vec<SendEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ReceiveIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) attribute_names: Vec<String>,
+    #[serde(default)]
+    pub(crate) message_system_attribute_names: Vec<String>,
+    #[serde(default)]
+    pub(crate) message_attribute_names: Vec<String>,
+    pub(crate) max_number_of_messages: Option<i64>,
+    pub(crate) visibility_timeout: Option<i64>,
+    pub(crate) wait_time_seconds: Option<i64>,
+    pub(crate) receive_request_attempt_id: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct DeleteMessageIn {
+    pub(crate) queue_url: Option<String>,
+    pub(crate) receipt_handle: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct HandleEntry {
+    pub(crate) id: Option<String>,
+    pub(crate) receipt_handle: Option<String>,
+    pub(crate) visibility_timeout: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct HandleBatchIn {
+    pub(crate) queue_url: Option<String>,
+    #[serde(default)]
+    pub(crate) entries: Vec<HandleEntry>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ChangeVisibilityIn {
+    pub(crate) queue_url: Option<String>,
+    pub(crate) receipt_handle: Option<String>,
+    pub(crate) visibility_timeout: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct StartMoveIn {
+    pub(crate) source_arn: Option<String>,
+    pub(crate) destination_arn: Option<String>,
+    pub(crate) max_number_of_messages_per_second: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ListMovesIn {
+    pub(crate) source_arn: Option<String>,
+    pub(crate) max_results: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct CancelMoveIn {
+    pub(crate) task_handle: Option<String>,
+}
+
+// ----- outputs -----
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct SendResultEntry {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<String>,
+    pub(crate) message_id: String,
+    #[serde(rename = "MD5OfMessageBody")]
+    pub(crate) md5_of_message_body: String,
+    #[serde(
+        rename = "MD5OfMessageAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) md5_of_message_attributes: Option<String>,
+    #[serde(
+        rename = "MD5OfMessageSystemAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) md5_of_message_system_attributes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) sequence_number: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct FailedEntry {
+    pub(crate) id: String,
+    pub(crate) sender_fault: bool,
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct IdEntry {
+    pub(crate) id: String,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct BatchOut<T> {
+    pub(crate) successful: Vec<T>,
+    pub(crate) failed: Vec<FailedEntry>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct MessageOut {
+    pub(crate) message_id: String,
+    pub(crate) receipt_handle: String,
+    #[serde(rename = "MD5OfBody")]
+    pub(crate) md5_of_body: String,
+    pub(crate) body: String,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub(crate) attributes: HashMap<&'static str, String>,
+    #[serde(
+        rename = "MD5OfMessageAttributes",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) md5_of_message_attributes: Option<String>,
+    #[serde(skip_serializing_if = "HashMap::is_empty")]
+    pub(crate) message_attributes: HashMap<String, AttrIn>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct ReceiveOut {
+    pub(crate) messages: Vec<MessageOut>,
+}

@@ -1,0 +1,273 @@
+//! [`Message<T>`]: one received message, its decoded body (or the decode error) and its
+//! SQS metadata.
+
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
+
+use crate::attributes::{AttributeValue, Attributes};
+use crate::codec::{Codec, DecodeError, TYPE_TAG_ATTRIBUTE};
+
+/// A received message.
+///
+/// The body is decoded when the message is received; a body that does not decode is kept
+/// as an error next to the raw body ([`Message::body`], [`Message::raw_body`]) and never
+/// fails the batch it came in. Acknowledge a message with its receipt handle
+/// (`Consumer::ack`, `Queue::delete_batch`).
+///
+/// `Debug` never prints the body.
+pub struct Message<T> {
+    body: Result<T, DecodeError>,
+    raw_body: String,
+    message_id: String,
+    receipt_handle: String,
+    receive_count: u32,
+    sent_at: Option<SystemTime>,
+    first_received_at: Option<SystemTime>,
+    group_id: Option<String>,
+    sequence_number: Option<String>,
+    dedup_id: Option<String>,
+    attributes: Attributes,
+    trace_header: Option<String>,
+    received_at: tokio::time::Instant,
+}
+
+impl<T> fmt::Debug for Message<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("message_id", &self.message_id)
+            .field("receive_count", &self.receive_count)
+            .field("decoded", &self.body.is_ok())
+            .field("body_len", &self.raw_body.len())
+            .field("group_id", &self.group_id)
+            .field("sequence_number", &self.sequence_number)
+            .field("attributes", &self.attributes.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(s: &str) -> Option<SystemTime> {
+    s.parse::<u64>()
+        .ok()
+        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+}
+
+impl<T> Message<T> {
+    /// Builds a message from the SDK's, decoding its body with `codec`.
+    pub(crate) fn from_sdk<C: Codec<T> + ?Sized>(
+        m: aws_sdk_sqs::types::Message,
+        codec: &C,
+        received_at: tokio::time::Instant,
+    ) -> Self {
+        let mut sys = m.attributes.unwrap_or_default();
+        let attributes: Attributes = m
+            .message_attributes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::from_sdk(v)))
+            .collect();
+        let raw_body = m.body.unwrap_or_default();
+        let tag = attributes
+            .get(TYPE_TAG_ATTRIBUTE)
+            .and_then(AttributeValue::as_str);
+        let body = codec.decode_tagged(&raw_body, tag);
+        Self {
+            body,
+            raw_body,
+            message_id: m.message_id.unwrap_or_default(),
+            receipt_handle: m.receipt_handle.unwrap_or_default(),
+            receive_count: sys
+                .get(&Sys::ApproximateReceiveCount)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(1),
+            sent_at: sys.get(&Sys::SentTimestamp).and_then(|s| millis(s)),
+            first_received_at: sys
+                .get(&Sys::ApproximateFirstReceiveTimestamp)
+                .and_then(|s| millis(s)),
+            group_id: sys.remove(&Sys::MessageGroupId),
+            sequence_number: sys.remove(&Sys::SequenceNumber),
+            dedup_id: sys.remove(&Sys::MessageDeduplicationId),
+            trace_header: sys.remove(&Sys::AwsTraceHeader),
+            attributes,
+            received_at,
+        }
+    }
+
+    /// The decoded body, or why it could not be decoded.
+    ///
+    /// # Errors
+    ///
+    /// The [`DecodeError`] when the body did not decode (a poison message).
+    pub fn body(&self) -> Result<&T, &DecodeError> {
+        self.body.as_ref()
+    }
+
+    /// Takes the decoded body (or the decode error), consuming the message.
+    ///
+    /// # Errors
+    ///
+    /// The [`DecodeError`] when the body did not decode.
+    pub fn into_body(self) -> Result<T, DecodeError> {
+        self.body
+    }
+
+    /// Whether the body decoded.
+    #[must_use]
+    pub fn is_decoded(&self) -> bool {
+        self.body.is_ok()
+    }
+
+    /// The body as SQS delivered it.
+    #[must_use]
+    pub fn raw_body(&self) -> &str {
+        &self.raw_body
+    }
+
+    /// SQS's message id.
+    #[must_use]
+    pub fn message_id(&self) -> &str {
+        &self.message_id
+    }
+
+    /// The receipt handle of this receive, used to delete it or change its visibility.
+    #[must_use]
+    pub fn receipt_handle(&self) -> &str {
+        &self.receipt_handle
+    }
+
+    /// How many times the message has been received, this time included
+    /// (`ApproximateReceiveCount`).
+    #[must_use]
+    pub fn receive_count(&self) -> u32 {
+        self.receive_count
+    }
+
+    /// When the message was sent (`SentTimestamp`).
+    #[must_use]
+    pub fn sent_at(&self) -> Option<SystemTime> {
+        self.sent_at
+    }
+
+    /// When the message was first received (`ApproximateFirstReceiveTimestamp`).
+    #[must_use]
+    pub fn first_received_at(&self) -> Option<SystemTime> {
+        self.first_received_at
+    }
+
+    /// The message group id (FIFO queues, and fair standard queues).
+    #[must_use]
+    pub fn group_id(&self) -> Option<&str> {
+        self.group_id.as_deref()
+    }
+
+    /// The sequence number (FIFO queues).
+    #[must_use]
+    pub fn sequence_number(&self) -> Option<&str> {
+        self.sequence_number.as_deref()
+    }
+
+    /// The deduplication id (FIFO queues).
+    #[must_use]
+    pub fn dedup_id(&self) -> Option<&str> {
+        self.dedup_id.as_deref()
+    }
+
+    /// The message attributes (user attributes, not system attributes).
+    #[must_use]
+    pub fn attributes(&self) -> &Attributes {
+        &self.attributes
+    }
+
+    /// One message attribute's string value.
+    #[must_use]
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).and_then(AttributeValue::as_str)
+    }
+
+    /// The type tag ([`TYPE_TAG_ATTRIBUTE`]), if the producer set one.
+    #[must_use]
+    pub fn type_tag(&self) -> Option<&str> {
+        self.attribute(TYPE_TAG_ATTRIBUTE)
+    }
+
+    /// The W3C `traceparent` attribute, if the producer injected one.
+    #[must_use]
+    pub fn traceparent(&self) -> Option<&str> {
+        self.attribute(crate::TRACEPARENT_ATTRIBUTE)
+    }
+
+    /// The X-Ray trace header (`AWSTraceHeader` system attribute).
+    #[must_use]
+    pub fn trace_header(&self) -> Option<&str> {
+        self.trace_header.as_deref()
+    }
+
+    /// When this process received the message (tokio's clock), to track its lease.
+    #[must_use]
+    pub fn received_at(&self) -> tokio::time::Instant {
+        self.received_at
+    }
+
+    /// Maps the decoded body, keeping everything else.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Message<U> {
+        Message {
+            body: self.body.map(f),
+            raw_body: self.raw_body,
+            message_id: self.message_id,
+            receipt_handle: self.receipt_handle,
+            receive_count: self.receive_count,
+            sent_at: self.sent_at,
+            first_received_at: self.first_received_at,
+            group_id: self.group_id,
+            sequence_number: self.sequence_number,
+            dedup_id: self.dedup_id,
+            attributes: self.attributes,
+            trace_header: self.trace_header,
+            received_at: self.received_at,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::Json;
+    use aws_sdk_sqs::types::MessageAttributeValue;
+
+    #[test]
+    fn decode_error_is_kept_with_raw_body() {
+        let m = aws_sdk_sqs::types::Message::builder()
+            .message_id("m1")
+            .receipt_handle("r1")
+            .body("not json")
+            .attributes(Sys::ApproximateReceiveCount, "3")
+            .attributes(Sys::SentTimestamp, "1700000000000")
+            .attributes(Sys::MessageGroupId, "g")
+            .attributes(Sys::AwsTraceHeader, "Root=1-abc")
+            .message_attributes(
+                "k",
+                MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value("v")
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        let msg: Message<u32> = Message::from_sdk(m, &Json, tokio::time::Instant::now());
+        assert!(msg.body().is_err());
+        assert_eq!(msg.raw_body(), "not json");
+        assert_eq!(msg.receive_count(), 3);
+        assert_eq!(
+            msg.sent_at(),
+            Some(UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+        );
+        assert_eq!(msg.group_id(), Some("g"));
+        assert_eq!(msg.trace_header(), Some("Root=1-abc"));
+        assert_eq!(msg.attribute("k"), Some("v"));
+        assert!(
+            !format!("{msg:?}").contains("not json"),
+            "Debug hides the body"
+        );
+    }
+}

@@ -1,0 +1,174 @@
+//! Shared test setup: the one place that decides which SQS the tests talk to.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+
+/// The SQS client every integration test uses: the in-process SQS, or LocalStack when
+/// `WEIR_SQS_TEST_TARGET=localstack`.
+pub fn client() -> Client {
+    if !in_process() {
+        return localstack_client();
+    }
+    weir_local::LocalSqs::new().client()
+}
+
+/// Whether the tests run on the in-process SQS (where paused time covers the calls too).
+pub fn in_process() -> bool {
+    std::env::var("WEIR_SQS_TEST_TARGET").map_or(true, |v| v != "localstack")
+}
+
+/// A client for LocalStack at 127.0.0.1:4566.
+pub fn localstack_client() -> Client {
+    let conf = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "weir-tests"))
+        .endpoint_url("http://127.0.0.1:4566")
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A queue name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{n}", nanos % 1_000_000_000_000)
+}
+
+/// Creates a standard queue and returns its URL.
+pub async fn create_queue(client: &Client, name: &str) -> String {
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create queue")
+        .queue_url
+        .expect("queue url")
+}
+
+/// Creates a FIFO queue (name must end in .fifo) and returns its URL.
+pub async fn create_fifo(client: &Client, name: &str, content_dedup: bool) -> String {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(A::FifoQueue, "true")
+        .attributes(A::ContentBasedDeduplication, content_dedup.to_string())
+        .send()
+        .await
+        .expect("create fifo queue")
+        .queue_url
+        .expect("queue url")
+}
+
+/// Counts the SQS requests a client sends, by operation (`SendMessageBatch`, ...).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(
+    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
+);
+
+impl RequestCounter {
+    /// Requests of one operation so far.
+    pub fn get(&self, op: &str) -> usize {
+        self.0.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+
+    /// All requests so far.
+    pub fn total(&self) -> usize {
+        self.0.lock().unwrap().values().sum()
+    }
+
+    /// Forgets the counts.
+    pub fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl aws_sdk_sqs::config::Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_sdk_sqs::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("unknown")
+            .trim_start_matches("AmazonSQS.")
+            .to_owned();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+/// The same client, counting its requests.
+pub fn counting(client: &Client) -> (Client, RequestCounter) {
+    let counter = RequestCounter::default();
+    let conf = client
+        .config()
+        .to_builder()
+        .interceptor(counter.clone())
+        .build();
+    (Client::from_conf(conf), counter)
+}
+
+/// An HTTP client that answers from the in-process SQS after `delay` (tokio time), to
+/// make calls slow enough to observe back pressure and concurrency.
+#[derive(Debug, Clone)]
+pub struct SlowClient {
+    inner: weir_local::LocalConnector,
+    delay: std::time::Duration,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for SlowClient {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        let inner = self.inner.clone();
+        let delay = self.delay;
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            tokio::time::sleep(delay).await;
+            inner.call(request).await
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for SlowClient {
+    fn http_connector(
+        &self,
+        _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _components: &aws_sdk_sqs::config::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// A client of a fresh in-process SQS whose every call takes `delay`.
+pub fn slow_client(delay: std::time::Duration) -> Client {
+    let sqs = weir_local::LocalSqs::new();
+    let conf = sqs
+        .config_builder()
+        .http_client(SlowClient {
+            inner: sqs.http_client(),
+            delay,
+        })
+        .timeout_config(aws_sdk_sqs::config::timeout::TimeoutConfig::disabled())
+        .build();
+    Client::from_conf(conf)
+}
