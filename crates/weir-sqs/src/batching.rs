@@ -57,8 +57,10 @@ impl Future for PendingSend {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("events").ensure(&client).await?;
 /// use weir_sqs::{BatchingProducer, Producer, Queue};
 ///
 /// let queue = Queue::open(&client, "events").await?;

@@ -120,8 +120,10 @@ impl ReceiveOptions {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("orders").ensure(&client).await?;
 /// use weir_sqs::{Consumer, Queue, ReceiveOptions};
 ///
 /// let queue = Queue::open(&client, "orders").await?;

@@ -165,8 +165,10 @@ pub fn check_send_options(options: &SendOptions, fifo: bool, content_dedup: bool
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("orders").ensure(&client).await?;
 /// use weir_sqs::{Producer, Queue};
 ///
 /// let queue = Queue::open(&client, "orders").await?;

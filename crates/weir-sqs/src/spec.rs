@@ -84,8 +84,9 @@ pub struct Topology {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
 /// use std::time::Duration;
 /// use weir_sqs::QueueSpec;
 ///
@@ -95,6 +96,7 @@ pub struct Topology {
 ///     .dead_letter(5)
 ///     .ensure(&client)
 ///     .await?;
+/// assert_eq!(topology.dlq.as_ref().map(|q| q.name()), Some("orders-dlq"));
 /// for d in &topology.drift {
 ///     eprintln!("drift: {d}");
 /// }

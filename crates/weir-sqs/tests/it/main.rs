@@ -11,3 +11,4 @@ mod producer;
 mod queue;
 mod redrive;
 mod spec;
+mod tracing;
