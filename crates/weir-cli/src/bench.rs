@@ -14,8 +14,8 @@ use hdrhistogram::Histogram;
 use indicatif::{MultiProgress, ProgressBar};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
-use weir::middleware::RateLimiter;
-use weir::sqs::{Consumer, Producer, Queue, QueueSpec, ReceiveOptions, SendOptions};
+use weir::sqs::{Producer, Queue, QueueSpec, SendOptions};
+use weir::worker::{HandlerError, Message, RateLimiter, Worker, WorkerReport, handler_fn};
 
 use crate::client::{self, Endpoint, RequestCounter};
 use crate::commands::shutdown_signal;
@@ -161,6 +161,8 @@ struct Phase {
     requests_total: u64,
     requests_per_message: f64,
     requests_per_message_by_operation: BTreeMap<String, f64>,
+    /// The worker's own report (weir phase only).
+    worker: Option<BTreeMap<&'static str, u64>>,
     cpu_seconds: Option<f64>,
     cpu_us_per_message: Option<f64>,
 }
@@ -273,7 +275,7 @@ pub(crate) async fn run(endpoint: &Endpoint, args: &BenchArgs, json: bool) -> Re
     let raw = match (args.baseline, weir.as_ref()) {
         (Some(Baseline::Raw), Ok(w)) if !w.interrupted => {
             notes.push(
-                "raw: 4..P tasks of SendMessageBatch(10) and 8 tasks of ReceiveMessage(10, 20 s \
+                "raw: P tasks of SendMessageBatch(10) and 8 tasks of ReceiveMessage(10, 20 s \
                  wait) then DeleteMessageBatch, on the same queue, after weir's phase; --rate \
                  does not apply to it"
                     .to_owned(),
@@ -396,29 +398,42 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
 
     let consumer_name;
     let mut consumers = tokio::task::JoinSet::new();
+    let mut worker_task = None;
     match kind {
         Kind::Weir => {
-            consumer_name = "weir_sqs::Consumer in a bounded concurrent loop (ack_batch)";
-            let limiter = match s.args.rate {
-                Some(r) => Some(
-                    RateLimiter::new(r, 10)
-                        .map_err(|e| CliError::Usage(format!("--rate {r}: {e}")))?,
-                ),
-                None => None,
-            };
-            let concurrency = s.args.concurrency;
-            let pollers = concurrency.div_ceil(10).max(1);
-            for i in 0..pollers {
-                let batch = (concurrency - i * 10).min(10);
-                let consumer: Consumer<BenchMsg> = Consumer::new(s.queue.clone());
-                let t = tracker.clone();
-                let done = done_rx.clone();
-                let limiter = limiter.clone();
-                let handler = Duration::from_millis(s.args.handler_ms);
-                consumers.spawn(async move {
-                    consume_weir(&consumer, batch, limiter.as_ref(), handler, &t, done).await;
-                });
+            consumer_name = "weir_worker::Worker (handler_fn, batched acks)";
+            let mut builder = Worker::builder(s.queue.clone())
+                .concurrency(usize::try_from(s.args.concurrency).unwrap_or(64))
+                .poll_grace(Duration::from_millis(100));
+            if let Some(r) = s.args.rate {
+                let limiter = RateLimiter::new(r, 10)
+                    .map_err(|e| CliError::Usage(format!("--rate {r}: {e}")))?;
+                builder = builder.rate_limit(limiter);
             }
+            let t = tracker.clone();
+            let handler = Duration::from_millis(s.args.handler_ms);
+            let worker = builder
+                .handler(handler_fn(move |msg: Message<BenchMsg>| {
+                    let t = t.clone();
+                    async move {
+                        if !handler.is_zero() {
+                            tokio::time::sleep(handler).await;
+                        }
+                        match msg.body() {
+                            Ok(b) => t.processed(b.id, b.t),
+                            Err(_) => {
+                                t.foreign.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        Ok::<_, HandlerError>(())
+                    }
+                }))
+                .build()
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let mut done = done_rx.clone();
+            worker_task = Some(tokio::spawn(worker.run_until(async move {
+                let _ = done.wait_for(|d| *d).await;
+            })));
         }
         Kind::Raw => {
             consumer_name = "raw aws-sdk-sqs: 8 tasks, ReceiveMessage(10) then DeleteMessageBatch";
@@ -473,6 +488,14 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
     })
     .await;
     consumers.abort_all();
+    let worker_report = match worker_task {
+        // The worker flushes its acks and releases what it holds, then reports.
+        Some(task) => match tokio::time::timeout(Duration::from_secs(60), task).await {
+            Ok(Ok(report)) => Some(worker_summary(&report)),
+            _ => None,
+        },
+        None => None,
+    };
     sent_bar.finish_and_clear();
     processed_bar.finish_and_clear();
     let _ = multi.clear();
@@ -523,6 +546,7 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
         requests,
         requests_total: total_requests,
         requests_per_message: per(total_requests),
+        worker: worker_report,
         cpu_seconds: cpu,
         cpu_us_per_message: cpu.map(|c| {
             if processed == 0 {
@@ -532,6 +556,22 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
             }
         }),
     })
+}
+
+fn worker_summary(r: &WorkerReport) -> BTreeMap<&'static str, u64> {
+    BTreeMap::from([
+        ("received", r.received),
+        ("acked", r.acked),
+        ("retried", r.retried),
+        ("dead_lettered", r.dead_lettered),
+        ("decode_failures", r.decode_failures),
+        ("possible_duplicates", r.possible_duplicates),
+        ("ack_failures", r.ack_failures),
+        ("empty_polls", r.empty_polls),
+        ("poll_errors", r.poll_errors),
+        ("polls_cancelled", r.polls_cancelled),
+        ("sqs_requests", r.sqs_requests),
+    ])
 }
 
 /// Takes the next chunk of at most 10 ids, or `None` when all are taken.
@@ -624,61 +664,6 @@ async fn produce_raw(
                 for _ in ids {
                     t.sent(0, false);
                 }
-            }
-        }
-    }
-}
-
-async fn consume_weir(
-    consumer: &Consumer<BenchMsg>,
-    batch: u32,
-    limiter: Option<&RateLimiter>,
-    handler: Duration,
-    t: &Tracker,
-    mut done: watch::Receiver<bool>,
-) {
-    let options = ReceiveOptions::default()
-        .with_max_messages(usize::try_from(batch).unwrap_or(10))
-        .with_wait(Duration::from_secs(20));
-    loop {
-        if *done.borrow() {
-            return;
-        }
-        if let Some(l) = limiter {
-            tokio::select! {
-                _ = done.changed() => return,
-                r = l.acquire(batch) => if r.is_err() { return },
-            }
-        }
-        let messages = tokio::select! {
-            _ = done.changed() => return,
-            r = consumer.receive(&options) => match r {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::warn!(error = %e, "bench: receive failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-        };
-        if messages.is_empty() {
-            continue;
-        }
-        futures_util::future::join_all(messages.iter().map(|m| async move {
-            if !handler.is_zero() {
-                tokio::time::sleep(handler).await;
-            }
-            match m.body() {
-                Ok(b) => t.processed(b.id, b.t),
-                Err(_) => {
-                    t.foreign.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }))
-        .await;
-        for r in consumer.ack_batch(&messages).await {
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "bench: ack failed");
             }
         }
     }
