@@ -204,6 +204,8 @@ struct Setup {
     pad: String,
     out: Out,
     stop: watch::Receiver<bool>,
+    /// How long the worker lets a long poll in flight at shutdown complete.
+    poll_grace: Duration,
 }
 
 fn body_of(id: u64, pad: &str) -> BenchMsg {
@@ -265,6 +267,15 @@ pub(crate) async fn run(endpoint: &Endpoint, args: &BenchArgs, json: bool) -> Re
         pad: padding(args.payload_bytes, args.messages),
         out,
         stop: stop.clone(),
+        // A remote SQS keeps serving a long poll whose client went away: a message it
+        // hands to that poll stays invisible for the visibility timeout, which would stall
+        // the next phase. So against an endpoint the worker lets its last polls complete
+        // (and releases what they bring); the in-process SQS cancels a dropped poll.
+        poll_grace: if endpoint.local {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(20)
+        },
     };
     let mut notes = vec![
         "cpu counts the whole process: with --local it includes the in-process SQS".to_owned(),
@@ -280,6 +291,16 @@ pub(crate) async fn run(endpoint: &Endpoint, args: &BenchArgs, json: bool) -> Re
                  does not apply to it"
                     .to_owned(),
             );
+            let cancelled = w
+                .worker
+                .as_ref()
+                .and_then(|r| r.get("polls_cancelled").copied())
+                .unwrap_or(0);
+            if cancelled > 0 && !endpoint.local {
+                // A poll the worker gave up on at shutdown is still open on the server
+                // side for a moment: let it expire before the next phase sends.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
             Some(phase(&setup, Kind::Raw).await)
         }
         _ => None,
@@ -404,7 +425,7 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
             consumer_name = "weir_worker::Worker (handler_fn, batched acks)";
             let mut builder = Worker::builder(s.queue.clone())
                 .concurrency(usize::try_from(s.args.concurrency).unwrap_or(64))
-                .poll_grace(Duration::from_millis(100));
+                .poll_grace(s.poll_grace);
             if let Some(r) = s.args.rate {
                 let limiter = RateLimiter::new(r, 10)
                     .map_err(|e| CliError::Usage(format!("--rate {r}: {e}")))?;
