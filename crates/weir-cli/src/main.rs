@@ -37,6 +37,20 @@
 //! | 130 | interrupted by Ctrl-C or SIGTERM (`bench`, `redrive`) |
 //!
 //! Logs are off unless `RUST_LOG` is set (e.g. `RUST_LOG=weir_sqs=debug`).
+//!
+//! # Notes per command
+//!
+//! - `peek` receives with visibility 0: it raises the receive count of what it shows and
+//!   can move messages to the dead-letter queue; it warns on stderr every time.
+//! - `stats` prints the oldest message's age as n/a: SQS's API has no call for it
+//!   (CloudWatch's `ApproximateAgeOfOldestMessage` has it; weir does not read CloudWatch).
+//! - `redrive` uses a message move task and falls back to a manual move (receive, send,
+//!   delete) when the endpoint has none.
+//! - `bench` produces with `Producer::send_batch_with` (P tasks, batches of 10) and
+//!   consumes with a `weir_worker::Worker`; it reports throughput, end-to-end latency
+//!   percentiles, SQS requests per message by operation (counted by an SDK interceptor),
+//!   duplicates, losses and CPU seconds (`/proc/self/stat`), and with `--baseline raw`
+//!   the same for a raw aws-sdk-sqs loop, as ratios. See the crate's README.
 
 mod bench;
 mod client;
@@ -263,8 +277,16 @@ fn parse_attr(s: &str) -> Result<(String, String), String> {
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        // clap prints help/version (exit 0) and usage errors (exit 2) itself.
-        Err(e) => e.exit(),
+        // Help and version go to stdout as clap renders them (exit 0).
+        Err(e) if !e.use_stderr() => e.exit(),
+        // Usage errors: one line, like every other error (exit 2).
+        Err(e) => {
+            eprintln!(
+                "weir: {} (see weir --help)",
+                one_line_usage_error(&e.render().to_string())
+            );
+            std::process::exit(error::EXIT_USAGE);
+        }
     };
     init_logs();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -287,6 +309,17 @@ fn main() {
     // Don't wait for stray blocking tasks (a stdin read) on the way out.
     runtime.shutdown_background();
     std::process::exit(code);
+}
+
+/// clap's error text up to its usage section, on one line, without the `error:` prefix.
+fn one_line_usage_error(rendered: &str) -> String {
+    let text: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    text.join(" ").trim_start_matches("error: ").to_owned()
 }
 
 fn init_logs() {
@@ -347,5 +380,14 @@ mod tests {
         assert_eq!(parse_attr("k=v=w"), Ok(("k".into(), "v=w".into())));
         assert!(parse_attr("=v").is_err());
         assert!(parse_attr("novalue").is_err());
+    }
+
+    #[test]
+    fn usage_errors_fit_on_one_line() {
+        let e = Cli::try_parse_from(["weir", "peek"]).unwrap_err();
+        let line = one_line_usage_error(&e.render().to_string());
+        assert!(!line.contains('\n'));
+        assert!(line.contains("<QUEUE>"), "{line}");
+        assert!(!line.starts_with("error"), "{line}");
     }
 }

@@ -254,12 +254,10 @@ fn usage_errors_exit_2() {
         &["send", "std", "--body", "a", "--dedup", "d"],
     ] {
         let out = s.run(args);
-        assert_eq!(
-            out.status.code(),
-            Some(2),
-            "{args:?}: {:?}",
-            stderr_lines(&out)
-        );
+        let err = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err:?}");
+        assert_eq!(err.len(), 1, "{args:?}: {err:?}");
+        assert!(err[0].starts_with("weir: "), "{args:?}: {err:?}");
     }
     assert_eq!(s.visible("std"), 0);
 }
