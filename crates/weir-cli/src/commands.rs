@@ -637,3 +637,68 @@ pub(crate) async fn serve(host: &str, port: u16, json: bool) -> Result<()> {
     server.shutdown().await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir::sqs::error::{SqsError as SqsCallError, SqsErrorKind};
+
+    fn sqs_error(code: &str, status: u16) -> SqsError {
+        SqsError::Sqs(SqsCallError::new(
+            "StartMessageMoveTask",
+            SqsErrorKind::Service,
+            Some(code.to_owned()),
+            None,
+            Some(status),
+        ))
+    }
+
+    #[test]
+    fn only_unsupported_operations_fall_back_to_a_manual_move() {
+        assert!(no_move_tasks(&sqs_error("UnsupportedOperation", 400)));
+        assert!(no_move_tasks(&sqs_error("Whatever", 501)));
+        assert!(!no_move_tasks(&sqs_error("InvalidParameterValue", 400)));
+        assert!(!no_move_tasks(&sqs_error("AccessDenied", 403)));
+    }
+
+    #[tokio::test]
+    async fn the_manual_move_empties_the_dlq_into_the_destination() {
+        let sqs = weir::local::LocalSqs::new();
+        let client = sqs.client();
+        let t = QueueSpec::standard("src")
+            .dead_letter(3)
+            .ensure(&client)
+            .await
+            .unwrap();
+        let dlq = t.dlq.unwrap();
+        let producer: Producer<String, RawString> = Producer::builder(dlq.clone())
+            .codec(RawString)
+            .build()
+            .unwrap();
+        let bodies: Vec<String> = (0..250).map(|i| format!("m{i}")).collect();
+        assert!(producer.send_batch(&bodies).await.iter().all(Result::is_ok));
+
+        // Without --to, the DLQ's only source queue is the destination.
+        let dest = source_queue(&client, &dlq).await.unwrap();
+        assert_eq!(dest.name(), "src");
+        manual_move(&dlq, &dest, None, 250, &Out::new(true))
+            .await
+            .unwrap();
+        assert_eq!(dlq.depth().await.unwrap().visible, 0);
+        assert_eq!(dest.depth().await.unwrap().visible, 250);
+    }
+
+    #[tokio::test]
+    async fn a_queue_that_is_nobodys_dlq_needs_to() {
+        let sqs = weir::local::LocalSqs::new();
+        let client = sqs.client();
+        let q = QueueSpec::standard("lonely")
+            .ensure(&client)
+            .await
+            .unwrap()
+            .queue;
+        let err = source_queue(&client, &q).await.unwrap_err();
+        assert_eq!(err.exit_code(), crate::error::EXIT_USAGE);
+        assert!(err.to_string().contains("--to"), "{err}");
+    }
+}
