@@ -278,10 +278,13 @@ pub(crate) async fn run(endpoint: &Endpoint, args: &BenchArgs, json: bool) -> Re
         },
     };
     let mut notes = vec![
-        "cpu counts the whole process: with --local it includes the in-process SQS".to_owned(),
+        "cpu counts the whole process (producers and consumers together)".to_owned(),
         "latency: from the producer stamping the body to the handler seeing it (wall clock)"
             .to_owned(),
     ];
+    if endpoint.local {
+        notes.push("with --local, cpu includes the in-process SQS itself".to_owned());
+    }
     let weir = phase(&setup, Kind::Weir).await;
     let raw = match (args.baseline, weir.as_ref()) {
         (Some(Baseline::Raw), Ok(w)) if !w.interrupted => {
