@@ -608,7 +608,7 @@ fn fifo_options(id: u64, groups: Option<u64>) -> SendOptions {
     match groups {
         Some(g) => SendOptions::default()
             .with_group_id(format!("g{}", id % g.max(1)))
-            .with_dedup_id(id.to_string()),
+            .with_dedup_id(format!("weir-{id}")),
         None => SendOptions::default(),
     }
 }
@@ -663,7 +663,9 @@ async fn produce_raw(
             if let Some(g) = groups {
                 e = e
                     .message_group_id(format!("g{}", id % g.max(1)))
-                    .message_deduplication_id(id.to_string());
+                    // Not the weir phase's ids: FIFO queues drop a dedup id seen in
+                    // the last 5 minutes.
+                    .message_deduplication_id(format!("raw-{id}"));
             }
             if let Ok(e) = e.build() {
                 entries.push(e);

@@ -350,6 +350,8 @@ fn bench_fifo_keeps_every_message() {
             "--fifo",
             "--groups",
             "4",
+            "--baseline",
+            "raw",
             "--json",
         ])
         .output()
@@ -364,4 +366,7 @@ fn bench_fifo_keeps_every_message() {
     assert_eq!(v["weir"]["lost"], 0);
     assert_eq!(v["weir"]["duplicates"], 0);
     assert_eq!(v["weir"]["processed"], 300);
+    // The baseline sends the same ids: its dedup ids must differ from weir's.
+    assert_eq!(v["raw"]["processed"], 300);
+    assert_eq!(v["raw"]["lost"], 0);
 }
