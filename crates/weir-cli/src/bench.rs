@@ -155,6 +155,10 @@ struct Phase {
     lost: u64,
     interrupted: bool,
     elapsed_seconds: f64,
+    /// When the last send returned (from the start).
+    send_seconds: Option<f64>,
+    /// Messages sent per second, while sending.
+    send_throughput_msg_per_s: Option<f64>,
     throughput_msg_per_s: f64,
     latency: Latency,
     requests: BTreeMap<String, u64>,
@@ -479,6 +483,7 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     let mut last = (0u64, tokio::time::Instant::now());
     let mut interrupted = false;
+    let mut sent_at = None;
     loop {
         tokio::select! {
             _ = stop.changed() => { interrupted = true; break; }
@@ -486,6 +491,9 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
         }
         while producers.try_join_next().is_some() {}
         let producers_done = producers.is_empty();
+        if producers_done && sent_at.is_none() {
+            sent_at = Some(start.elapsed());
+        }
         let unique = tracker.unique.load(Ordering::Relaxed);
         let sent = tracker.sent_ok.load(Ordering::Relaxed);
         let errors = tracker.send_errors.load(Ordering::Relaxed);
@@ -557,6 +565,11 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
         lost: tracker.lost(),
         interrupted,
         elapsed_seconds: secs,
+        send_seconds: sent_at.map(|d| d.as_secs_f64()),
+        send_throughput_msg_per_s: sent_at
+            .map(|d| d.as_secs_f64())
+            .filter(|s| *s > 0.0)
+            .map(|s| tracker.sent_ok.load(Ordering::Relaxed) as f64 / s),
         throughput_msg_per_s: if secs > 0.0 {
             processed as f64 / secs
         } else {
@@ -752,6 +765,11 @@ fn print_phase(out: &Out, p: &Phase) {
         "  throughput    {:.0} msg/s ({} processed in {:.2} s)",
         p.throughput_msg_per_s, p.processed, p.elapsed_seconds
     ));
+    if let (Some(secs), Some(rate)) = (p.send_seconds, p.send_throughput_msg_per_s) {
+        out.line(format!(
+            "  sending       {rate:.0} msg/s (all sent in {secs:.2} s)"
+        ));
+    }
     out.line(format!(
         "  latency       p50 {:.2} ms  p90 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
         p.latency.p50_ms, p.latency.p90_ms, p.latency.p99_ms, p.latency.max_ms
