@@ -152,7 +152,11 @@ struct Phase {
     send_errors: u64,
     processed: u64,
     duplicates: u64,
+    /// Sent and never processed, when the run went to its end (or stalled); 0 when
+    /// interrupted, where `unprocessed` says what was left.
     lost: u64,
+    /// Sent and not processed when the phase ended.
+    unprocessed: u64,
     interrupted: bool,
     elapsed_seconds: f64,
     /// When the last send returned (from the start).
@@ -562,7 +566,8 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
         send_errors: tracker.send_errors.load(Ordering::Relaxed),
         processed,
         duplicates: tracker.duplicates.load(Ordering::Relaxed),
-        lost: tracker.lost(),
+        lost: if interrupted { 0 } else { tracker.lost() },
+        unprocessed: tracker.lost(),
         interrupted,
         elapsed_seconds: secs,
         send_seconds: sent_at.map(|d| d.as_secs_f64()),
@@ -785,12 +790,17 @@ fn print_phase(out: &Out, p: &Phase) {
         by_op.join(", ")
     ));
     out.line(format!(
-        "  messages      sent {}  send errors {}  duplicates {}  lost {}{}",
+        "  messages      sent {}  send errors {}  duplicates {}  lost {}{}{}",
         p.sent,
         p.send_errors,
         p.duplicates,
         p.lost,
-        if p.interrupted { "  (interrupted)" } else { "" }
+        if p.interrupted { "  (interrupted)" } else { "" },
+        if p.unprocessed > p.lost {
+            format!("  unprocessed {}", p.unprocessed)
+        } else {
+            String::new()
+        }
     ));
     match (p.cpu_seconds, p.cpu_us_per_message) {
         (Some(c), Some(per)) => out.line(format!("  cpu           {c:.2} s ({per:.1} µs/msg)")),
