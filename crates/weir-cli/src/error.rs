@@ -61,15 +61,30 @@ impl fmt::Display for CliError {
             Self::Sqs(e) => match (e.code(), e.message()) {
                 (Some(code), Some(msg)) => format!("{code}: {msg}"),
                 (Some(code), None) => format!("{code}: {e}"),
-                _ => e.to_string(),
+                // No code: the SDK failed before or without an answer (no credentials,
+                // connection refused, timeout): the innermost cause says why.
+                _ => match root_cause(e) {
+                    Some(cause) => format!("{e}: {cause}"),
+                    None => e.to_string(),
+                },
             },
             Self::Usage(m) | Self::Refused(m) | Self::Other(m) | Self::Reported(_, m) => m.clone(),
             Self::Lost(n) => format!("{n} message(s) lost"),
             Self::Interrupted => "interrupted".to_owned(),
         };
         // Keep it one line whatever the source said.
-        f.write_str(&line.replace(['\n', '\r'], " "))
+        f.write_str(&line.split_whitespace().collect::<Vec<_>>().join(" "))
     }
+}
+
+/// The innermost source of an error, if it says something its parent does not.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur = e.source()?;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    (!text.is_empty() && !e.to_string().contains(&text)).then_some(text)
 }
 
 impl From<SqsError> for CliError {
@@ -85,3 +100,38 @@ impl From<std::io::Error> for CliError {
 }
 
 pub(crate) type Result<T, E = CliError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir::sqs::error::{QueueNotFound, SqsError as SqsCallError, SqsErrorKind};
+
+    #[test]
+    fn an_sqs_error_is_one_line_with_its_code_first() {
+        let e = CliError::Sqs(SqsError::Sqs(SqsCallError::new(
+            "PurgeQueue",
+            SqsErrorKind::Service,
+            Some("PurgeQueueInProgress".into()),
+            Some("Only one PurgeQueue\noperation  every 60 s".into()),
+            Some(400),
+        )));
+        assert_eq!(
+            e.to_string(),
+            "PurgeQueueInProgress: Only one PurgeQueue operation every 60 s"
+        );
+        assert_eq!(e.exit_code(), EXIT_ERROR);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_kind_of_error() {
+        let not_found = CliError::Sqs(SqsError::QueueNotFound(QueueNotFound::new("q")));
+        assert_eq!(not_found.exit_code(), EXIT_ERROR);
+        let bad = CliError::Sqs(SqsError::InvalidInput(weir::sqs::error::InvalidInput::new(
+            "delay", "too long",
+        )));
+        assert_eq!(bad.exit_code(), EXIT_USAGE);
+        assert_eq!(CliError::Refused("no".into()).exit_code(), EXIT_REFUSED);
+        assert_eq!(CliError::Lost(3).exit_code(), EXIT_LOST);
+        assert_eq!(CliError::Interrupted.exit_code(), EXIT_INTERRUPTED);
+    }
+}
