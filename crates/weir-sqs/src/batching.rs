@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
-use crate::codec::{Codec, Json};
+use crate::codec::{Encode, Json};
 use crate::error::{Error, Result};
 use crate::producer::{Prepared, Producer, SendOptions, SendOutput};
 use crate::validate::MAX_BATCH_ENTRIES;
@@ -112,7 +112,7 @@ impl<T, C> fmt::Debug for BatchingProducerBuilder<T, C> {
 impl<T, C> BatchingProducerBuilder<T, C>
 where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     /// How long a partial batch waits for more messages (default 10 ms).
     pub fn linger(mut self, linger: Duration) -> Self {
@@ -133,7 +133,11 @@ where
         self
     }
 
-    /// Starts the flusher task. Must be called within a tokio runtime.
+    /// Starts the flusher task.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the flusher is a spawned task).
     ///
     /// # Errors
     ///
@@ -170,10 +174,14 @@ where
 impl<T, C> BatchingProducer<T, C>
 where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     /// A batching producer with the defaults (10 ms linger, 1,000-message buffer,
-    /// 8 calls in flight). Must be called within a tokio runtime.
+    /// 8 calls in flight).
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime (the flusher is a spawned task).
     #[must_use]
     pub fn new(producer: Producer<T, C>) -> Self {
         let in_flight = if producer.queue().is_fifo() { 1 } else { 8 };
@@ -257,7 +265,7 @@ async fn flusher<T, C>(
     in_flight: usize,
 ) where
     T: 'static,
-    C: Codec<T>,
+    C: Encode<T>,
 {
     let max_bytes = producer.queue().attributes().max_message_size();
     let permits = Arc::new(Semaphore::new(in_flight));

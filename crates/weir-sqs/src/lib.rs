@@ -83,7 +83,7 @@ pub mod validate;
 pub use attributes::{AttributeValue, Attributes};
 pub use batch::RetryConfig;
 pub use batching::{BatchingProducer, BatchingProducerBuilder, PendingSend};
-pub use codec::{Codec, DecodeError, Json, RawString, TaggedJson};
+pub use codec::{Codec, Decode, DecodeError, Encode, Json, RawString, TaggedJson};
 pub use consumer::{Consumer, ReceiveOptions};
 pub use error::{Error, Result};
 pub use message::Message;
@@ -93,3 +93,20 @@ pub use spec::{AttributeDrift, DlqSpec, QueueSpec, RedriveAllow, Topology};
 
 /// The message attribute that carries a W3C `traceparent`, when a producer injects one.
 pub const TRACEPARENT_ATTRIBUTE: &str = "traceparent";
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn public_types_are_send_and_sync() {
+        assert_send_sync::<crate::Error>();
+        assert_send_sync::<crate::Queue>();
+        assert_send_sync::<crate::Message<String>>();
+        assert_send_sync::<crate::Consumer<String>>();
+        assert_send_sync::<crate::Producer<String>>();
+        assert_send_sync::<crate::BatchingProducer<String>>();
+        assert_send_sync::<crate::PendingSend>();
+        assert_send_sync::<crate::QueueSpec>();
+    }
+}

@@ -11,7 +11,7 @@ use tracing::Instrument;
 use crate::TRACEPARENT_ATTRIBUTE;
 use crate::attributes::{AttributeValue, Attributes, to_sdk_map};
 use crate::batch::{self, EntryResult, RetryConfig};
-use crate::codec::{Codec, Json, TYPE_TAG_ATTRIBUTE};
+use crate::codec::{Encode, Json, TYPE_TAG_ATTRIBUTE};
 use crate::error::{Error, Result};
 use crate::queue::{Queue, entry_failure, secs_i32};
 use crate::telemetry::OpType;
@@ -336,7 +336,7 @@ impl<T, C> Producer<T, C> {
     }
 }
 
-impl<T, C: Codec<T>> Producer<T, C> {
+impl<T, C: Encode<T>> Producer<T, C> {
     /// Encodes and checks one message, without sending it.
     pub(crate) fn prepare(&self, value: &T, options: SendOptions) -> Result<Prepared> {
         let attrs = self.queue.attributes();
@@ -439,7 +439,9 @@ impl<T, C: Codec<T>> Producer<T, C> {
     /// Sends messages with their own options, as [`send_batch`](Self::send_batch) does.
     ///
     /// Every message is checked first; a message that fails the checks gets its error
-    /// and is not sent, the others are. On FIFO queues calls run one at a time, in order.
+    /// and is not sent, the others are. On FIFO queues calls run one at a time, in order;
+    /// an entry that SQS fails retryably is sent again after the rest of its call, so
+    /// within a group it may land after messages that followed it.
     pub async fn send_batch_with<'a, I>(&self, values: I) -> Vec<Result<SendOutput>>
     where
         I: IntoIterator<Item = (&'a T, SendOptions)>,

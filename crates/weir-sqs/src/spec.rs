@@ -353,7 +353,7 @@ impl QueueSpec {
         if let Some(dlq) = &self.dlq {
             let dlq_name = self.dlq_name().unwrap_or_default();
             let dlq_attrs = self.dlq_attributes(dlq);
-            let (q, d) = ensure_one(client, &dlq_name, &dlq_attrs).await?;
+            let (q, d, created) = ensure_one(client, &dlq_name, &dlq_attrs).await?;
             drift.extend(d);
             let dlq_arn = q.arn().map(str::to_owned).unwrap_or_default();
             main.insert(
@@ -373,7 +373,8 @@ impl QueueSpec {
                 want.insert("RedriveAllowPolicy", policy.clone());
                 let d = Self::diff(q.name(), &want, q.attributes());
                 if !d.is_empty() {
-                    if q.attributes().get("RedriveAllowPolicy").is_none() {
+                    // A new DLQ gets the policy; an existing one is only reported.
+                    if created {
                         set_attributes(client, q.url(), &want).await?;
                     } else {
                         drift.extend(d);
@@ -382,7 +383,7 @@ impl QueueSpec {
             }
             dlq_queue = Some(q.refresh().await?);
         }
-        let (queue, d) = ensure_one(client, &self.name, &main).await?;
+        let (queue, d, _) = ensure_one(client, &self.name, &main).await?;
         drift.extend(d);
         for d in &drift {
             tracing::warn!(queue = %d.queue, attribute = %d.attribute, expected = %d.expected, actual = ?d.actual, "queue attribute drift");
@@ -478,16 +479,17 @@ async fn set_attributes(
         })
 }
 
-/// Opens `name` if it exists (reporting drift), or creates it with `attrs`.
+/// Opens `name` if it exists (reporting drift), or creates it with `attrs`. The flag
+/// says whether it was created.
 async fn ensure_one(
     client: &Client,
     name: &str,
     attrs: &BTreeMap<&'static str, String>,
-) -> Result<(Queue, Vec<AttributeDrift>)> {
+) -> Result<(Queue, Vec<AttributeDrift>, bool)> {
     match Queue::from_name(client, name).await {
         Ok(q) => {
             let drift = QueueSpec::diff(name, attrs, q.attributes());
-            Ok((q, drift))
+            Ok((q, drift, false))
         }
         Err(Error::QueueNotFound(_)) => {
             let span = sqs_span("CreateQueue", OpType::Create, name);
@@ -509,7 +511,7 @@ async fn ensure_one(
                     err
                 })?;
             let url = out.queue_url.unwrap_or_default();
-            Ok((Queue::from_url(client, &url).await?, Vec::new()))
+            Ok((Queue::from_url(client, &url).await?, Vec::new(), true))
         }
         Err(e) => Err(e),
     }

@@ -172,3 +172,123 @@ pub fn slow_client(delay: std::time::Duration) -> Client {
         .build();
     Client::from_conf(conf)
 }
+
+/// An HTTP client over the in-process SQS that makes SQS fail entry `"1"` of the next
+/// `fail_calls` `SendMessageBatch` calls with `code` (the entry is not stored), and
+/// records the entry ids of every `SendMessageBatch` call.
+#[derive(Debug, Clone)]
+pub struct FaultyBatch {
+    inner: weir_local::LocalConnector,
+    fail_calls: std::sync::Arc<AtomicUsize>,
+    code: &'static str,
+    sender_fault: bool,
+    calls: std::sync::Arc<std::sync::Mutex<Vec<Vec<String>>>>,
+}
+
+impl FaultyBatch {
+    /// The entry ids of each `SendMessageBatch` call so far.
+    pub fn calls(&self) -> Vec<Vec<String>> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for FaultyBatch {
+    fn call(
+        &self,
+        mut request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        use aws_smithy_types::body::SdkBody;
+        let this = self.clone();
+        aws_smithy_runtime_api::client::http::HttpConnectorFuture::new(async move {
+            if request.headers().get("x-amz-target") != Some("AmazonSQS.SendMessageBatch") {
+                return this.inner.call(request).await;
+            }
+            let mut body: serde_json::Value =
+                serde_json::from_slice(request.body().bytes().unwrap()).unwrap();
+            let ids: Vec<String> = body["Entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["Id"].as_str().unwrap().to_owned())
+                .collect();
+            this.calls.lock().unwrap().push(ids.clone());
+            let fault = ids.iter().any(|i| i == "1")
+                && this
+                    .fail_calls
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok();
+            if !fault {
+                return this.inner.call(request).await;
+            }
+            body["Entries"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|e| e["Id"] != "1");
+            let mut response = if body["Entries"].as_array().unwrap().is_empty() {
+                // Nothing left to store: answer as SQS would, without a call.
+                let mut r = aws_sdk_sqs::config::http::HttpResponse::new(
+                    200u16.try_into().unwrap(),
+                    SdkBody::from(r#"{"Successful":[]}"#),
+                );
+                r.headers_mut()
+                    .insert("content-type", "application/x-amz-json-1.0");
+                r
+            } else {
+                let bytes = serde_json::to_vec(&body).unwrap();
+                request
+                    .headers_mut()
+                    .insert("content-length", bytes.len().to_string());
+                *request.body_mut() = SdkBody::from(bytes);
+                this.inner.call(request).await?
+            };
+            let mut out: serde_json::Value =
+                serde_json::from_slice(response.body().bytes().unwrap()).unwrap();
+            let failed = out
+                .as_object_mut()
+                .unwrap()
+                .entry("Failed")
+                .or_insert_with(|| serde_json::json!([]));
+            failed.as_array_mut().unwrap().push(serde_json::json!({
+                "Id": "1",
+                "SenderFault": this.sender_fault,
+                "Code": this.code,
+                "Message": "injected by the test",
+            }));
+            let bytes = serde_json::to_vec(&out).unwrap();
+            response
+                .headers_mut()
+                .insert("content-length", bytes.len().to_string());
+            *response.body_mut() = SdkBody::from(bytes);
+            Ok(response)
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for FaultyBatch {
+    fn http_connector(
+        &self,
+        _settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _components: &aws_sdk_sqs::config::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// A client of a fresh in-process SQS whose `SendMessageBatch` calls fail entry `"1"`
+/// for the next `fail_calls` calls with `code`.
+pub fn faulty_batch_client(
+    fail_calls: usize,
+    code: &'static str,
+    sender_fault: bool,
+) -> (Client, FaultyBatch) {
+    let sqs = weir_local::LocalSqs::new();
+    let faulty = FaultyBatch {
+        inner: sqs.http_client(),
+        fail_calls: std::sync::Arc::new(AtomicUsize::new(fail_calls)),
+        code,
+        sender_fault,
+        calls: std::sync::Arc::default(),
+    };
+    let conf = sqs.config_builder().http_client(faulty.clone()).build();
+    (Client::from_conf(conf), faulty)
+}

@@ -182,3 +182,30 @@ async fn a_full_buffer_pushes_back_on_the_caller() {
     );
     batching.close().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn fifo_order_is_kept_through_the_buffer() {
+    let client = client();
+    let name = format!("{}.fifo", unique("batching-fifo"));
+    crate::support::create_fifo(&client, &name, true).await;
+    let q = Queue::open(&client, &name).await.unwrap();
+    let batching = BatchingProducer::new(Producer::<u32>::new(q.clone()));
+    let mut pending = Vec::new();
+    for i in 0..35 {
+        let opts = weir_sqs::SendOptions::default().with_group_id("g");
+        pending.push(batching.enqueue_with(&i, opts).await.unwrap());
+    }
+    for p in pending {
+        p.await.unwrap();
+    }
+    batching.close().await;
+    let consumer: Consumer<u32> = Consumer::new(q);
+    let mut got = Vec::new();
+    while got.len() < 35 {
+        let msgs = consumer.receive(&ReceiveOptions::default()).await.unwrap();
+        assert!(!msgs.is_empty());
+        got.extend(msgs.iter().map(|m| *m.body().unwrap()));
+        consumer.ack_batch(&msgs).await;
+    }
+    assert_eq!(got, (0..35).collect::<Vec<_>>());
+}

@@ -21,7 +21,7 @@ fn order(id: u32) -> Order {
 
 async fn drain<T>(c: &Consumer<T>, n: usize) -> Vec<weir_sqs::Message<T>>
 where
-    weir_sqs::Json: weir_sqs::Codec<T>,
+    weir_sqs::Json: weir_sqs::Decode<T>,
 {
     let mut out = Vec::new();
     for _ in 0..30 {
@@ -274,4 +274,69 @@ async fn type_tags_route_several_types_on_one_queue() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+async fn faulty_queue(
+    fail_calls: usize,
+    code: &'static str,
+    sender_fault: bool,
+) -> (Queue, crate::support::FaultyBatch) {
+    let (client, faulty) = crate::support::faulty_batch_client(fail_calls, code, sender_fault);
+    let name = unique("faulty");
+    create_queue(&client, &name).await;
+    (Queue::open(&client, &name).await.unwrap(), faulty)
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_the_failed_retryable_entry_is_sent_again() {
+    let (q, faulty) = faulty_queue(1, "InternalError", false).await;
+    let producer: Producer<Order> = Producer::new(q.clone());
+    let orders: Vec<Order> = (0..3).map(order).collect();
+    let r = producer.send_batch(&orders).await;
+    assert!(r.iter().all(Result::is_ok), "{r:?}");
+    assert_eq!(faulty.calls(), vec![vec!["0", "1", "2"], vec!["1"]]);
+    let got = drain(&Consumer::<Order>::new(q), 3).await;
+    assert_eq!(got.len(), 3, "every message stored once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_sender_fault_entry_is_not_retried() {
+    let (q, faulty) = faulty_queue(usize::MAX, "InvalidParameterValue", true).await;
+    let producer: Producer<Order> = Producer::new(q);
+    let orders: Vec<Order> = (0..3).map(order).collect();
+    let r = producer.send_batch(&orders).await;
+    assert!(r[0].is_ok() && r[2].is_ok());
+    let e = r[1].as_ref().unwrap_err();
+    assert_eq!(e.code(), Some("InvalidParameterValue"));
+    assert!(!e.is_retryable());
+    assert_eq!(faulty.calls().len(), 1);
+    // require_all turns the results into one PartialBatch error with the detail.
+    match weir_sqs::batch::require_all("SendMessageBatch", r).unwrap_err() {
+        Error::PartialBatch(f) => {
+            assert_eq!(f.total(), 3);
+            assert_eq!(f.entries().len(), 1);
+            assert_eq!(f.entries()[0].index(), 1);
+            assert_eq!(f.entries()[0].code(), "InvalidParameterValue");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_are_bounded_with_backoff() {
+    let (q, faulty) = faulty_queue(usize::MAX, "InternalError", false).await;
+    let producer: Producer<Order> = Producer::new(q);
+    let start = tokio::time::Instant::now();
+    let r = producer.send_batch(&[order(0), order(1)]).await;
+    assert!(r[0].is_ok());
+    let e = r[1].as_ref().unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+    let calls = faulty.calls();
+    assert_eq!(calls.len(), 4, "one try and three retries: {calls:?}");
+    assert!(calls[1..].iter().all(|c| c == &vec!["1".to_owned()]));
+    assert!(
+        start.elapsed() >= Duration::from_millis(150),
+        "backed off: {:?}",
+        start.elapsed()
+    );
 }

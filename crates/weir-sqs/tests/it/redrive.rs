@@ -112,3 +112,31 @@ async fn bad_rates_are_refused() {
         .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn manual_move_is_paced() {
+    let t = dlq_with(30).await;
+    let dlq = t.dlq.clone().unwrap();
+    let start = tokio::time::Instant::now();
+    let report = redrive::manual(
+        &dlq,
+        &t.queue,
+        &ManualMove {
+            max_per_second: Some(10),
+            wait: Duration::ZERO,
+            ..ManualMove::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.moved, 30);
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "30 messages at 10/s: {took:?}"
+    );
+    if crate::support::in_process() {
+        // Over the network, paused time also advances while waiting on I/O.
+        assert!(took < Duration::from_secs(4), "{took:?}");
+    }
+}

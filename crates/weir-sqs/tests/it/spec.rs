@@ -97,3 +97,30 @@ async fn invalid_spec_is_refused_before_the_network() {
     assert!(matches!(e, Error::InvalidInput(_)));
     assert_eq!(counter.total(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_dlq_is_reported_not_changed() {
+    let client = client();
+    let name = unique("spec-existing-dlq");
+    crate::support::create_queue(&client, &format!("{name}-dlq")).await;
+    let t = QueueSpec::standard(&name)
+        .dead_letter(4)
+        .ensure(&client)
+        .await
+        .unwrap();
+    let mut attrs: Vec<&str> = t.drift.iter().map(|d| d.attribute.as_str()).collect();
+    attrs.sort_unstable();
+    assert_eq!(
+        attrs,
+        ["MessageRetentionPeriod", "RedriveAllowPolicy"],
+        "{:?}",
+        t.drift
+    );
+    let dlq = t.dlq.unwrap();
+    assert!(
+        dlq.attributes().get("RedriveAllowPolicy").is_none(),
+        "left as it was"
+    );
+    // The new source queue still gets its redrive policy.
+    assert!(t.queue.attributes().redrive_policy().is_some());
+}
