@@ -17,6 +17,106 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+/// send_batch(10) + receive(10) + delete_batch(10) through the SDK.
+async fn sdk_roundtrip(
+    client: &aws_sdk_sqs::Client,
+    url: &str,
+    entries: &[SendMessageBatchRequestEntry],
+) {
+    client
+        .send_message_batch()
+        .queue_url(url)
+        .set_entries(Some(entries.to_vec()))
+        .send()
+        .await
+        .expect("send");
+    let got = client
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive");
+    let del: Vec<_> = got
+        .messages()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(format!("d{i}"))
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .build()
+                .expect("entry")
+        })
+        .collect();
+    assert_eq!(del.len(), 10);
+    client
+        .delete_message_batch()
+        .queue_url(url)
+        .set_entries(Some(del))
+        .send()
+        .await
+        .expect("delete");
+}
+
+fn entries() -> Vec<SendMessageBatchRequestEntry> {
+    (0..10)
+        .map(|i| {
+            SendMessageBatchRequestEntry::builder()
+                .id(format!("m{i}"))
+                .message_body(format!("benchmark message body number {i}"))
+                .build()
+                .expect("entry")
+        })
+        .collect()
+}
+
+/// Four clients at once on a two-worker runtime: the throughput of the whole box.
+fn concurrent(c: &mut Criterion) {
+    const LOOPS: usize = 4;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sqs = LocalSqs::new();
+    let setup: Vec<(aws_sdk_sqs::Client, String)> = (0..LOOPS)
+        .map(|i| {
+            let client = sqs.client();
+            let url = rt
+                .block_on(
+                    client
+                        .create_queue()
+                        .queue_name(format!("bench-{i}"))
+                        .send(),
+                )
+                .expect("create")
+                .queue_url
+                .expect("url");
+            (client, url)
+        })
+        .collect();
+    let entries = entries();
+    let mut group = c.benchmark_group("sdk");
+    group.throughput(Throughput::Elements(10 * LOOPS as u64));
+    group.bench_function("concurrent4_send10_receive10_delete10", |b| {
+        b.to_async(&rt).iter(|| async {
+            let tasks: Vec<_> = setup
+                .iter()
+                .cloned()
+                .map(|(client, url)| {
+                    let entries = entries.clone();
+                    tokio::spawn(async move { sdk_roundtrip(&client, &url, &entries).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task");
+            }
+        });
+    });
+    group.finish();
+}
+
 fn roundtrip(c: &mut Criterion) {
     let rt = runtime();
     let sqs = LocalSqs::new();
@@ -26,55 +126,13 @@ fn roundtrip(c: &mut Criterion) {
         .expect("create")
         .queue_url
         .expect("url");
-    let entries: Vec<SendMessageBatchRequestEntry> = (0..10)
-        .map(|i| {
-            SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(format!("benchmark message body number {i}"))
-                .build()
-                .expect("entry")
-        })
-        .collect();
+    let entries = entries();
 
     let mut group = c.benchmark_group("sdk");
     group.throughput(Throughput::Elements(10));
     group.bench_function("send10_receive10_delete10", |b| {
-        b.to_async(&rt).iter(|| async {
-            client
-                .send_message_batch()
-                .queue_url(&url)
-                .set_entries(Some(entries.clone()))
-                .send()
-                .await
-                .expect("send");
-            let got = client
-                .receive_message()
-                .queue_url(&url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .expect("receive");
-            let del: Vec<_> = got
-                .messages()
-                .iter()
-                .enumerate()
-                .map(|(i, m)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(format!("d{i}"))
-                        .receipt_handle(m.receipt_handle().unwrap_or_default())
-                        .build()
-                        .expect("entry")
-                })
-                .collect();
-            assert_eq!(del.len(), 10);
-            client
-                .delete_message_batch()
-                .queue_url(&url)
-                .set_entries(Some(del))
-                .send()
-                .await
-                .expect("delete");
-        });
+        b.to_async(&rt)
+            .iter(|| async { sdk_roundtrip(&client, &url, &entries).await });
     });
     group.finish();
 
@@ -134,5 +192,5 @@ fn roundtrip(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, roundtrip);
+criterion_group!(benches, roundtrip, concurrent);
 criterion_main!(benches);
