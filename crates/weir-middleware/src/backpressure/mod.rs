@@ -17,7 +17,9 @@
 //! (bounded by a timeout), fail fast with a [`Backpressure`] error, or lower an
 //! [`AdaptiveRateLimiter`](crate::adaptive::AdaptiveRateLimiter).
 //!
-//! Before the first sample arrives, calls pass.
+//! Before the first sample arrives, calls pass. A sample that fails keeps the previous one,
+//! so if the monitor cannot reach SQS the state stays where it was (an engaged `Wait` then
+//! ends in its timeout); watch [`QueueDepth::errors`].
 
 mod depth;
 mod error;
