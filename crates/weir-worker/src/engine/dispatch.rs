@@ -7,14 +7,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
 use tower::util::BoxService;
 
 use super::outcome::{Work, process};
-use super::{Job, Shared};
+use super::{Job, Shared, Slot};
 use crate::handler::BoxError;
 
 /// A handler finished (FIFO only): its group may go on, or, when it failed, the rest
@@ -196,7 +196,7 @@ impl Ctx {
     fn release_group<Req: Send + 'static>(&self, jobs: Vec<Job<Req>>) {
         let shared = self.shared.clone();
         self.tracker.spawn(async move {
-            let (receipts, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+            let (receipts, permits): (Vec<String>, Vec<Slot>) =
                 jobs.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
             let stats = &shared.sqs.stats;
             stats.released_on_failure.add(receipts.len() as u64);

@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
 
-use super::{Job, Shared, Source};
+use super::{Job, Shared, Slot, Source};
 use crate::report::Op;
 
 /// Starting delay after a failed receive; doubled per consecutive failure.
@@ -136,7 +136,7 @@ impl<Req: Send + 'static> Poller<Req> {
                         batch.push(Job {
                             meta,
                             req,
-                            permit: one,
+                            permit: Slot::new(one, &shared.health.held),
                         });
                     }
                     drop(permit);
