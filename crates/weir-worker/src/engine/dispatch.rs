@@ -234,12 +234,22 @@ impl Ctx {
             );
         }
         let shared = self.shared.clone();
-        self.tracker.spawn(async move {
-            let group = meta.group.clone();
-            let failed = process(&shared, meta, permit, work, key, token, &lost).await;
-            if let (Some(tx), Some(group)) = (done, group) {
-                let _ = tx.send(Done { group, failed });
-            }
-        });
+        let span = tracing::info_span!(
+            "weir.process",
+            messaging.system = "aws_sqs",
+            messaging.operation.type = "process",
+            messaging.message.id = %meta.id,
+            messaging.sqs.receive_count = meta.receive_count,
+        );
+        self.tracker.spawn(tracing::Instrument::instrument(
+            async move {
+                let group = meta.group.clone();
+                let failed = process(&shared, meta, permit, work, key, token, &lost).await;
+                if let (Some(tx), Some(group)) = (done, group) {
+                    let _ = tx.send(Done { group, failed });
+                }
+            },
+            span,
+        ));
     }
 }

@@ -138,14 +138,21 @@ pub(crate) struct Job<Req> {
 pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
     held: Arc<AtomicUsize>,
+    gauge: metrics::Gauge,
 }
 
 impl Slot {
-    pub(crate) fn new(permit: OwnedSemaphorePermit, held: &Arc<AtomicUsize>) -> Self {
+    pub(crate) fn new(
+        permit: OwnedSemaphorePermit,
+        held: &Arc<AtomicUsize>,
+        gauge: &metrics::Gauge,
+    ) -> Self {
         held.fetch_add(1, Ordering::Relaxed);
+        gauge.increment(1.0);
         Self {
             _permit: permit,
             held: held.clone(),
+            gauge: gauge.clone(),
         }
     }
 }
@@ -153,6 +160,7 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         self.held.fetch_sub(1, Ordering::Relaxed);
+        self.gauge.decrement(1.0);
     }
 }
 

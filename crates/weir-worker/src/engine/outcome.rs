@@ -74,7 +74,6 @@ pub(crate) async fn process(
     lost: &AtomicBool,
 ) -> bool {
     let stats = &shared.sqs.stats;
-    stats.in_flight.increment(1.0);
     let outcome = match work {
         Work::Undecodable(error) => {
             stats.decode_failures.add(1);
@@ -126,7 +125,6 @@ pub(crate) async fn process(
             }
         }
     };
-    stats.in_flight.decrement(1.0);
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {

@@ -130,13 +130,16 @@ impl<Req: Send + 'static> Poller<Req> {
                     for (meta, req) in messages {
                         let Some(one) = permit.split(1) else {
                             // More messages than asked for: cannot happen; give it back.
-                            let _ = shared.sqs.release(&[meta.receipt]).await;
+                            stats.released_prefetched.add(1);
+                            stats
+                                .released
+                                .add(shared.sqs.release(&[meta.receipt]).await);
                             continue;
                         };
                         batch.push(Job {
                             meta,
                             req,
-                            permit: Slot::new(one, &shared.health.held),
+                            permit: Slot::new(one, &shared.health.held, &stats.in_flight),
                         });
                     }
                     drop(permit);
