@@ -118,11 +118,18 @@ async fn twenty_five_messages_round_trip_in_batches() {
             .send()
             .await
             .unwrap();
-        assert!(deleted.failed.is_empty(), "failed deletes: {:?}", deleted.failed);
+        assert!(
+            deleted.failed.is_empty(),
+            "failed deletes: {:?}",
+            deleted.failed
+        );
         assert_eq!(deleted.successful.len(), messages.len());
         for m in messages {
             let body = m.body.unwrap();
-            assert!(received.insert(body.clone()), "duplicate delivery of {body}");
+            assert!(
+                received.insert(body.clone()),
+                "duplicate delivery of {body}"
+            );
         }
     }
     assert_eq!(received, sent);

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::task::TaskTracker;
 
+use super::Slot;
 use super::ops::{EntryResult, Sqs, is_receipt_invalid};
 
 /// Attempts per entry (the first one included) before a delete is given up.
@@ -22,7 +23,7 @@ pub(crate) struct AckItem {
     pub(crate) received_at: Instant,
     /// The message's slot: freed once the delete is done, so messages waiting for their
     /// ack still count against the concurrency.
-    pub(crate) _permit: Option<OwnedSemaphorePermit>,
+    pub(crate) _permit: Option<Slot>,
 }
 
 pub(crate) enum AckMsg {
@@ -185,5 +186,58 @@ pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>, shutting_down: &At
         if !batch.is_empty() {
             sleep(Duration::from_millis(50) * 2u32.pow(attempt.min(6))).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Stats;
+
+    #[tokio::test(start_paused = true)]
+    async fn invalid_receipts_count_as_possible_duplicates() {
+        let local = weir_local::LocalSqs::new();
+        let client = local.client();
+        let url = client
+            .create_queue()
+            .queue_name("acker")
+            .send()
+            .await
+            .unwrap()
+            .queue_url
+            .unwrap();
+        client
+            .send_message()
+            .queue_url(&url)
+            .message_body("x")
+            .send()
+            .await
+            .unwrap();
+        let got = client
+            .receive_message()
+            .queue_url(&url)
+            .send()
+            .await
+            .unwrap();
+        let receipt = got.messages.unwrap()[0].receipt_handle.clone().unwrap();
+        let sqs = Sqs {
+            client,
+            url,
+            stats: Arc::new(Stats::new("acker")),
+        };
+        let item = |r: &str| AckItem {
+            receipt: r.to_owned(),
+            received_at: Instant::now(),
+            _permit: None,
+        };
+        flush(
+            &sqs,
+            vec![item(&receipt), item("not-a-receipt-handle")],
+            &AtomicBool::new(false),
+        )
+        .await;
+        assert_eq!(sqs.stats.acked.get(), 1);
+        assert_eq!(sqs.stats.possible_duplicates.get(), 1);
+        assert_eq!(sqs.stats.ack_failures.get(), 0);
     }
 }

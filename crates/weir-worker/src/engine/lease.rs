@@ -114,17 +114,15 @@ impl LeaseTask {
                     let extend_at = e.visible_until.checked_sub(self.threshold).unwrap_or(now);
                     if extend_at <= now {
                         let used = now.saturating_duration_since(e.received_at);
-                        let left = self.max_total.saturating_sub(used);
-                        let grant = self.visibility.min(left);
-                        // Extending by less than a second is pointless: the lease is over.
-                        if grant < Duration::from_secs(1) {
-                            if e.visible_until <= now {
-                                expired.push(*key);
-                            } else {
-                                next = next.min(e.visible_until);
-                            }
-                        } else {
+                        let grant = self.visibility.min(self.max_total.saturating_sub(used));
+                        // Extend only when it moves the deadline (by a second or more);
+                        // otherwise the lease is at its maximum and ends when it runs out.
+                        if now + grant >= e.visible_until + Duration::from_secs(1) {
                             due.push((*key, e.receipt.clone(), secs(grant)));
+                        } else if e.visible_until <= now {
+                            expired.push(*key);
+                        } else {
+                            next = next.min(e.visible_until);
                         }
                     } else {
                         next = next.min(extend_at);

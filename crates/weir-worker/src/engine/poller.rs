@@ -4,12 +4,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{Mutex, Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
 
-use super::{Job, Shared, Source};
+use super::{Job, Shared, Slot, Source};
 use crate::report::Op;
 
 /// Starting delay after a failed receive; doubled per consecutive failure.
@@ -21,6 +21,9 @@ pub(crate) struct Poller<Req> {
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) jobs: mpsc::UnboundedSender<Vec<Job<Req>>>,
     pub(crate) paused: watch::Receiver<bool>,
+    /// Pollers take turns waiting for slots, so freed slots gather into one full
+    /// receive instead of being spread one by one over all waiting pollers.
+    pub(crate) turn: Arc<Mutex<()>>,
 }
 
 fn attempt_id() -> String {
@@ -41,6 +44,10 @@ impl<Req: Send + 'static> Poller<Req> {
                     changed = self.paused.changed() => if changed.is_err() { return },
                 }
             }
+            let turn = tokio::select! {
+                t = self.turn.clone().lock_owned() => t,
+                () = stop.cancelled() => return,
+            };
             let mut permit = tokio::select! {
                 p = self.slots.clone().acquire_owned() => match p {
                     Ok(p) => p,
@@ -67,6 +74,7 @@ impl<Req: Send + 'static> Poller<Req> {
                     () = stop.cancelled() => return,
                 }
             }
+            drop(turn);
             let started = Instant::now();
             let mut options = ReceiveOptions::default()
                 .with_max_messages(n)
@@ -122,13 +130,16 @@ impl<Req: Send + 'static> Poller<Req> {
                     for (meta, req) in messages {
                         let Some(one) = permit.split(1) else {
                             // More messages than asked for: cannot happen; give it back.
-                            let _ = shared.sqs.release(&[meta.receipt]).await;
+                            stats.released_prefetched.add(1);
+                            stats
+                                .released
+                                .add(shared.sqs.release(&[meta.receipt]).await);
                             continue;
                         };
                         batch.push(Job {
                             meta,
                             req,
-                            permit: one,
+                            permit: Slot::new(one, &shared.health.held, &stats.in_flight),
                         });
                     }
                     drop(permit);

@@ -2,8 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod api;
 mod fifo;
 mod flow;
+mod lease;
+mod load;
 mod outcomes;
+mod poll_errors;
 mod shutdown;
 mod support;
