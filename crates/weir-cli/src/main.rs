@@ -240,7 +240,7 @@ pub(crate) struct BenchArgs {
     /// Producer tasks (each sends batches of 10 with send_batch).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub(crate) producers: u32,
-    /// Messages processed at once by the consumer.
+    /// The worker's concurrency: messages held at once (running or waiting for their ack).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub(crate) concurrency: u32,
     /// Messages per second at most, received (a shared GCRA limiter before each receive).
