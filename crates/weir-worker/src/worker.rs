@@ -506,7 +506,7 @@ impl<T: Send + 'static, C: Codec<T>> WorkerBuilder<T, C> {
         }
         let poll_grace = self
             .poll_grace
-            .unwrap_or_else(|| Duration::from_secs(2).min(wait_time));
+            .unwrap_or_else(|| Duration::from_secs(2).min(wait_time.max(Duration::from_secs(1))));
         check(
             poll_grace <= wait_time.max(Duration::from_secs(1)),
             "poll_grace",
