@@ -26,6 +26,12 @@ impl AttrValue {
     }
 }
 
+/// A random (version 4) UUID from fastrand: ids here need uniqueness, not secrecy, and
+/// the OS random source costs a syscall per id.
+pub(crate) fn fast_uuid() -> uuid::Uuid {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -114,6 +120,13 @@ mod tests {
         h.update([1, 0, 0, 0, 1, b'b']);
         assert_eq!(md5_of_map(&m), Some(hex(&h.finalize())));
         assert_eq!(md5_of_map(&BTreeMap::new()), None);
+    }
+
+    #[test]
+    fn fast_uuids_are_v4_and_distinct() {
+        let a = fast_uuid();
+        assert_eq!(a.get_version_num(), 4);
+        assert_ne!(a, fast_uuid());
     }
 
     #[test]

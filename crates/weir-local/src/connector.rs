@@ -14,6 +14,7 @@ use aws_smithy_types::body::SdkBody;
 use http_body_util::BodyExt;
 
 use crate::engine::{Ctx, Engine, EngineResponse};
+use crate::fault::FaultAction;
 
 /// An [`HttpClient`] and [`HttpConnector`] that answers SQS requests from memory.
 ///
@@ -63,11 +64,32 @@ impl HttpConnector for LocalConnector {
                     .to_bytes()
                     .to_vec(),
             };
+            let op = target.strip_prefix("AmazonSQS.").unwrap_or(&target);
+            let fault = engine.faults.pick(op);
+            match &fault {
+                Some(FaultAction::Error {
+                    status,
+                    code,
+                    message,
+                }) => return to_http_response(EngineResponse::injected(*status, code, message)),
+                Some(FaultAction::DropConnection) => {
+                    return Err(ConnectorError::io(
+                        "weir-local: injected dropped connection".into(),
+                    ));
+                }
+                Some(FaultAction::Latency(d)) => tokio::time::sleep(*d).await,
+                Some(FaultAction::LoseResponse) | None => {}
+            }
             let ctx = Ctx {
                 base_url: &engine.base_url,
                 sender_id: &sender,
             };
             let resp = engine.handle(&target, &body, &ctx).await;
+            if fault == Some(FaultAction::LoseResponse) {
+                return Err(ConnectorError::timeout(
+                    "weir-local: injected lost response".into(),
+                ));
+            }
             to_http_response(resp)
         })
     }

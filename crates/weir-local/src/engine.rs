@@ -10,6 +10,7 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::error::{ErrorKind, SqsError, SqsResult};
+use crate::fault::Faults;
 use crate::ops::moves::MoveTask;
 use crate::queue::Queue;
 
@@ -58,9 +59,24 @@ impl EngineResponse {
             status: 200,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
             ],
             body,
+        }
+    }
+
+    /// An injected error with an arbitrary code.
+    pub(crate) fn injected(status: u16, code: &str, message: &str) -> Self {
+        let body = serde_json::json!({ "__type": format!("com.amazonaws.sqs#{code}"), "message": message });
+        let fault = if status >= 500 { "Receiver" } else { "Sender" };
+        Self {
+            status,
+            headers: vec![
+                ("content-type", "application/x-amz-json-1.0".to_owned()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-query-error", format!("{code};{fault}")),
+            ],
+            body: body.to_string().into_bytes(),
         }
     }
 
@@ -71,7 +87,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", uuid::Uuid::new_v4().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),
@@ -98,6 +114,7 @@ pub(crate) struct Engine {
     pub(crate) tasks: Mutex<Vec<Arc<MoveTask>>>,
     incarnation: AtomicU64,
     pub(crate) me: Weak<Self>,
+    pub(crate) faults: Faults,
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
@@ -117,6 +134,7 @@ impl Engine {
     pub(crate) fn new(account: String, region: String, base_url: String) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
+            faults: Faults::default(),
             account,
             region,
             base_url,
@@ -250,5 +268,69 @@ impl Engine {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPS: &[&str] = &[
+        "CreateQueue",
+        "GetQueueUrl",
+        "ListQueues",
+        "GetQueueAttributes",
+        "SetQueueAttributes",
+        "DeleteQueue",
+        "PurgeQueue",
+        "TagQueue",
+        "UntagQueue",
+        "ListQueueTags",
+        "ListDeadLetterSourceQueues",
+        "SendMessage",
+        "SendMessageBatch",
+        "ReceiveMessage",
+        "DeleteMessage",
+        "DeleteMessageBatch",
+        "ChangeMessageVisibility",
+        "ChangeMessageVisibilityBatch",
+        "StartMessageMoveTask",
+        "ListMessageMoveTasks",
+        "CancelMessageMoveTask",
+        "AddPermission",
+        "RemovePermission",
+    ];
+
+    #[tokio::test(start_paused = true)]
+    async fn every_sqs_operation_is_routed() {
+        let engine = Engine::new("000000000000".into(), "us-east-1".into(), "http://x".into());
+        let ctx = Ctx {
+            base_url: "http://x",
+            sender_id: "s",
+        };
+        for op in OPS {
+            let resp = engine.handle(&format!("AmazonSQS.{op}"), b"{}", &ctx).await;
+            assert_ne!(
+                resp.header("x-amzn-query-error"),
+                Some("UnknownOperationException;Sender"),
+                "{op}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_responses_carry_status_type_and_query_header() {
+        let r = EngineResponse::error(&SqsError::no_queue());
+        assert_eq!(r.status(), 400);
+        assert_eq!(
+            r.header("x-amzn-query-error"),
+            Some("AWS.SimpleQueueService.NonExistentQueue;Sender")
+        );
+        let v: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(v["__type"], "com.amazonaws.sqs#QueueDoesNotExist");
+        let r = EngineResponse::error(&SqsError::new(ErrorKind::PurgeQueueInProgress, "x"));
+        assert_eq!(r.status(), 403);
+        let r = EngineResponse::error(&SqsError::new(ErrorKind::ResourceNotFound, "x"));
+        assert_eq!(r.status(), 404);
     }
 }

@@ -21,6 +21,9 @@
 //! # }
 //! ```
 //!
+//! [`LocalSqs::faults`] injects errors, latency, dropped connections and lost responses
+//! per operation into in-process clients, for testing retry and idempotency paths.
+//!
 //! Time comes from tokio's clock: under `tokio::time::pause()` visibility timeouts,
 //! delays, retention and long polls advance with the paused clock, so a test of a
 //! 20-second long poll finishes at once.
@@ -53,11 +56,26 @@
 //!
 //! # Differences from LocalStack
 //!
-//! Where LocalStack (v4) and AWS disagree this crate follows AWS: a queue name can't be
-//! reused within 60 s of deleting it (`QueueDeletedRecently`); `PurgeQueue` twice within
-//! 60 s is `PurgeQueueInProgress`; a FIFO message with a per-message `DelaySeconds` is
-//! `InvalidParameterValue`; and a message past `maxReceiveCount` moves to the dead-letter
-//! queue on the receive that would exceed it.
+//! Where LocalStack (v4.12, checked against the instance weir develops with) and AWS
+//! disagree, this crate follows AWS:
+//! - a queue name can't be reused within 60 s of deleting it (`QueueDeletedRecently`);
+//!   LocalStack allows it at once;
+//! - a second `PurgeQueue` within 60 s is `PurgeQueueInProgress`; LocalStack accepts it;
+//! - `SetQueueAttributes`/`CreateQueue` values out of range (e.g. `VisibilityTimeout`
+//!   99999) are `InvalidAttributeValue`; LocalStack stores some of them;
+//! - `ListQueues` with `MaxResults` outside 1–1000 is `InvalidParameterValue`; LocalStack
+//!   accepts it;
+//! - `DeleteMessage` with a stale receipt handle (the message was received again since)
+//!   succeeds without deleting; LocalStack deletes the message. `ChangeMessageVisibility`
+//!   with a stale handle is `InvalidParameterValue`; LocalStack applies it;
+//! - `ChangeMessageVisibility` on a message that is not in flight is
+//!   `MessageNotInflight`; LocalStack accepts it;
+//! - batch `Failed` entries report `SenderFault: true` for client errors; LocalStack
+//!   reports `false`.
+//!
+//! Error responses carry the same `__type`-derived codes and `x-amzn-query-error` header
+//! as both AWS and LocalStack, so code that matches on the SDK's typed errors behaves the
+//! same against all three.
 
 mod checksum;
 mod clock;
@@ -65,6 +83,7 @@ mod config;
 mod connector;
 mod engine;
 mod error;
+mod fault;
 mod ops;
 mod queue;
 mod server;
@@ -79,6 +98,7 @@ use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 
 pub use connector::LocalConnector;
 pub use engine::EngineResponse;
+pub use fault::{FaultAction, FaultRule, Faults};
 pub use server::ServeHandle;
 
 use engine::{Ctx, Engine};
@@ -176,6 +196,18 @@ impl LocalSqs {
     }
 
     /// A builder for the account id, region and queue URL base.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sqs = weir_local::LocalSqs::builder()
+    ///     .account_id("123456789012")
+    ///     .region("eu-west-1")
+    ///     .queue_url_base("http://localhost:9324")
+    ///     .build();
+    /// assert_eq!(sqs.region(), "eu-west-1");
+    /// assert_eq!(sqs.endpoint_url(), "http://localhost:9324");
+    /// ```
     pub fn builder() -> LocalSqsBuilder {
         LocalSqsBuilder::default()
     }
@@ -190,6 +222,27 @@ impl LocalSqs {
         &self.engine.region
     }
 
+    /// The fault rules the in-process connector applies (shared by every clone and
+    /// every client of this SQS). Empty by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_local::{FaultAction, FaultRule, LocalSqs};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sqs = LocalSqs::new();
+    /// sqs.faults().inject(FaultRule::error(400, "InvalidParameterValue", "injected").operation("CreateQueue").times(1));
+    /// let client = sqs.client();
+    /// let err = client.create_queue().queue_name("q").send().await.unwrap_err();
+    /// assert_eq!(err.into_service_error().meta().code(), Some("InvalidParameterValue"));
+    /// assert!(client.create_queue().queue_name("q").send().await.is_ok());
+    /// # }
+    /// ```
+    pub fn faults(&self) -> &Faults {
+        &self.engine.faults
+    }
+
     /// The endpoint URL in-process clients are configured with.
     pub fn endpoint_url(&self) -> &str {
         &self.engine.base_url
@@ -197,6 +250,57 @@ impl LocalSqs {
 
     /// The in-process HTTP client, to wrap (fault injection, recording) before handing
     /// it to [`aws_sdk_sqs::config::Builder::http_client`].
+    ///
+    /// # Examples
+    ///
+    /// A connector that fails every other request before it reaches the engine; the
+    /// SDK's retry layer sees a dispatch failure exactly as with a dropped connection.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use aws_smithy_runtime_api::client::http::{
+    ///     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings,
+    ///     SharedHttpConnector,
+    /// };
+    /// use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+    /// use aws_smithy_runtime_api::client::result::ConnectorError;
+    /// use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    ///
+    /// #[derive(Debug, Clone)]
+    /// struct FailEveryOther {
+    ///     inner: weir_local::LocalConnector,
+    ///     calls: Arc<AtomicUsize>,
+    /// }
+    ///
+    /// impl HttpConnector for FailEveryOther {
+    ///     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+    ///         if self.calls.fetch_add(1, Ordering::SeqCst) % 2 == 1 {
+    ///             return HttpConnectorFuture::ready(Err(ConnectorError::io("injected".into())));
+    ///         }
+    ///         self.inner.call(request)
+    ///     }
+    /// }
+    ///
+    /// impl HttpClient for FailEveryOther {
+    ///     fn http_connector(
+    ///         &self,
+    ///         _: &HttpConnectorSettings,
+    ///         _: &RuntimeComponents,
+    ///     ) -> SharedHttpConnector {
+    ///         SharedHttpConnector::new(self.clone())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let faulty = FailEveryOther { inner: sqs.http_client(), calls: Arc::default() };
+    /// let conf = sqs.config_builder().http_client(faulty).build();
+    /// let client = aws_sdk_sqs::Client::from_conf(conf);
+    /// assert!(client.create_queue().queue_name("q").send().await.is_ok());
+    /// # }
+    /// ```
     pub fn http_client(&self) -> LocalConnector {
         LocalConnector {
             engine: self.engine.clone(),
@@ -232,7 +336,8 @@ impl LocalSqs {
 
     /// Calls the engine directly with an operation target (`AmazonSQS.SendMessage`) and a
     /// JSON body, bypassing the SDK. Any input gets an answer: a request that can't be
-    /// parsed gets a 400 with a message saying why.
+    /// parsed gets a 400 with a message saying why. Poll it on a tokio runtime with time
+    /// enabled: long polls and message move tasks use tokio timers.
     ///
     /// # Examples
     ///
@@ -256,7 +361,10 @@ impl LocalSqs {
 
     /// Serves this SQS over HTTP/1.1 on `addr` (use port 0 for any free port), for the
     /// AWS CLI, boto3 or SDKs in other processes. Queue URLs returned over HTTP point at
-    /// the served address. Must be called within a tokio runtime.
+    /// the host the client used (its `Host` header), else the bound address. Queues are
+    /// shared with in-process clients of the same `LocalSqs`; a queue URL is resolved by
+    /// its last two path segments (account and name), whatever its host. Must be called
+    /// within a tokio runtime.
     ///
     /// # Errors
     ///

@@ -1,7 +1,6 @@
 //! One queue: its messages, timers and FIFO bookkeeping, behind a std mutex.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -39,7 +38,6 @@ pub(crate) struct Msg {
     pub(crate) first_receive_ms: Option<u64>,
     pub(crate) state: MsgState,
     pub(crate) visible_at: Instant,
-    pub(crate) generation: u32,
     pub(crate) receipt: u64,
     pub(crate) received_at: Instant,
 }
@@ -67,7 +65,8 @@ pub(crate) struct QueueState {
     pub(crate) modified_ms: u64,
     pub(crate) msgs: BTreeMap<u64, Msg>,
     pub(crate) ready: BTreeSet<u64>,
-    timers: BinaryHeap<Reverse<(Instant, u64, u32)>>,
+    /// (visible_at, seq) of every delayed or in-flight message, exactly one each.
+    timers: BTreeSet<(Instant, u64)>,
     pub(crate) group_inflight: HashMap<Arc<str>, u32>,
     pub(crate) dedup: HashMap<String, DedupEntry>,
     dedup_order: VecDeque<(Instant, String)>,
@@ -120,7 +119,7 @@ impl Queue {
                 modified_ms: created_ms,
                 msgs: BTreeMap::new(),
                 ready: BTreeSet::new(),
-                timers: BinaryHeap::new(),
+                timers: BTreeSet::new(),
                 group_inflight: HashMap::new(),
                 dedup: HashMap::new(),
                 dedup_order: VecDeque::new(),
@@ -146,13 +145,12 @@ impl Queue {
 impl QueueState {
     /// Moves due delayed and in-flight messages to visible, and drops expired ones.
     pub(crate) fn tick(&mut self, now: Instant) {
-        while let Some(Reverse((at, seq, generation))) = self.timers.peek().copied() {
+        while let Some(&(at, seq)) = self.timers.first() {
             if at > now {
                 break;
             }
-            self.timers.pop();
+            self.timers.pop_first();
             if let Some(m) = self.msgs.get_mut(&seq)
-                && m.generation == generation
                 && m.state != MsgState::Visible
             {
                 if m.state == MsgState::Inflight {
@@ -187,7 +185,7 @@ impl QueueState {
 
     /// The next instant something becomes visible, if any.
     pub(crate) fn next_due(&self) -> Option<Instant> {
-        self.timers.peek().map(|Reverse((at, _, _))| *at)
+        self.timers.first().map(|(at, _)| *at)
     }
 
     /// Whether a message has outlived the retention period.
@@ -207,7 +205,7 @@ impl QueueState {
         self.next_seq += 1;
         if m.visible_at > now {
             m.state = MsgState::Delayed;
-            self.timers.push(Reverse((m.visible_at, seq, m.generation)));
+            self.timers.insert((m.visible_at, seq));
         } else {
             m.state = MsgState::Visible;
             self.ready.insert(seq);
@@ -226,6 +224,9 @@ impl QueueState {
             MsgState::Inflight => release_group(&mut self.group_inflight, m.group_id.as_ref()),
             MsgState::Delayed => {}
         }
+        if m.state != MsgState::Visible {
+            self.timers.remove(&(m.visible_at, seq));
+        }
         Some(m)
     }
 
@@ -236,7 +237,6 @@ impl QueueState {
         };
         self.ready.remove(&seq);
         m.state = MsgState::Inflight;
-        m.generation = m.generation.wrapping_add(1);
         m.receive_count += 1;
         m.first_receive_ms.get_or_insert(now_ms);
         m.receipt = fastrand::u64(..);
@@ -245,7 +245,7 @@ impl QueueState {
         if let Some(g) = &m.group_id {
             *self.group_inflight.entry(g.clone()).or_insert(0) += 1;
         }
-        self.timers.push(Reverse((until, seq, m.generation)));
+        self.timers.insert((until, seq));
     }
 
     /// Sets a new visibility deadline for an in-flight message.
@@ -253,7 +253,9 @@ impl QueueState {
         let Some(m) = self.msgs.get_mut(&seq) else {
             return;
         };
-        m.generation = m.generation.wrapping_add(1);
+        if m.state != MsgState::Visible {
+            self.timers.remove(&(m.visible_at, seq));
+        }
         m.visible_at = at;
         if at <= now {
             if m.state == MsgState::Inflight {
@@ -262,7 +264,7 @@ impl QueueState {
             m.state = MsgState::Visible;
             self.ready.insert(seq);
         } else {
-            self.timers.push(Reverse((at, seq, m.generation)));
+            self.timers.insert((at, seq));
         }
     }
 
@@ -306,5 +308,65 @@ fn release_group(groups: &mut HashMap<Arc<str>, u32>, group: Option<&Arc<str>>) 
         if *n == 0 {
             groups.remove(g);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(now: Instant) -> Msg {
+        Msg {
+            id: Arc::from("id"),
+            body: Arc::from("b"),
+            md5_body: Arc::from("m"),
+            attrs: Arc::new(BTreeMap::new()),
+            md5_attrs: None,
+            trace_header: None,
+            sent_ms: 0,
+            sent_at: now,
+            sender_id: Arc::from("s"),
+            group_id: None,
+            dedup_id: None,
+            seq_number: None,
+            dlq_source_arn: None,
+            receive_count: 0,
+            first_receive_ms: None,
+            state: MsgState::Visible,
+            visible_at: now,
+            receipt: 0,
+            received_at: now,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn deleted_in_flight_messages_leave_no_timers_behind() {
+        let q = Queue::new(
+            "q".into(),
+            "arn".into(),
+            false,
+            1,
+            0,
+            QueueConfig::default(),
+            BTreeMap::new(),
+        );
+        let now = Instant::now();
+        let mut st = q.lock();
+        for _ in 0..100 {
+            let seq = st.insert(msg(now), now);
+            st.take_inflight(seq, now, 0, now + Duration::from_secs(30));
+            st.remove(seq);
+        }
+        assert!(st.timers.is_empty());
+        assert!(st.msgs.is_empty() && st.ready.is_empty());
+        let seq = st.insert(msg(now), now);
+        st.take_inflight(seq, now, 0, now + Duration::from_secs(30));
+        st.set_visible_at(seq, now + Duration::from_secs(60), now);
+        assert_eq!(st.timers.len(), 1);
+        st.tick(now + Duration::from_secs(31));
+        assert_eq!(st.counts(now).inflight, 1);
+        st.tick(now + Duration::from_secs(60));
+        assert!(st.timers.is_empty());
+        assert_eq!(st.ready.len(), 1);
     }
 }

@@ -74,6 +74,13 @@ async fn answer(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let sender = sender_of(&req, &engine);
+    // Queue URLs point where the client reached us (the Host header), else the bound address.
+    let base_url: Arc<str> = req
+        .headers()
+        .get(hyper::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or(base_url, |h| Arc::from(format!("http://{h}")));
     let resp = match target {
         None => EngineResponse::error(&SqsError::new(
             ErrorKind::UnknownOperation,

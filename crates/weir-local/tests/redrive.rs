@@ -339,3 +339,34 @@ async fn move_task_errors() {
         Some("InvalidParameterValue")
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn dead_letter_sources_paginate() {
+    let client = LocalSqs::new().client();
+    let dlq = queue(&client, "pdlq", &[]).await;
+    let dlq_arn = arn(&client, &dlq).await;
+    for i in 0..3 {
+        queue(&client, &format!("psrc-{i}"), &[redrive(&dlq_arn, 5)]).await;
+    }
+    queue(&client, "unrelated", &[]).await;
+    let first = client
+        .list_dead_letter_source_queues()
+        .queue_url(&dlq)
+        .max_results(2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.queue_urls().len(), 2);
+    let token = first.next_token().expect("more pages");
+    let second = client
+        .list_dead_letter_source_queues()
+        .queue_url(&dlq)
+        .max_results(2)
+        .next_token(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(second.queue_urls().len(), 1);
+    assert!(second.next_token().is_none());
+    assert!(second.queue_urls()[0].ends_with("/psrc-2"));
+}

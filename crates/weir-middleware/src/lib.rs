@@ -2,14 +2,123 @@
 //!
 //! A shared rate limit, producer back pressure from queue depth, retries with backoff,
 //! timeouts that cancel, and tracing with the OpenTelemetry messaging conventions.
+//!
+//! | piece | what it does |
+//! |---|---|
+//! | [`RateLimiter`], [`RateLimitLayer`] | one GCRA budget per process (clones share it), in permits per second with a burst; `acquire(n)` for a worker about to receive `n` messages |
+//! | [`AdaptiveRateLimiter`], [`AdaptiveRateLimitLayer`] | AIMD: halves the rate on throttling, adds back a step per interval of success, within `[min, max]` |
+//! | [`QueueDepth`], [`BackpressureLayer`] | one `GetQueueAttributes` sampler per process; producers wait, fail fast with [`Backpressure`], or slow down above a high watermark, until the depth falls to a low one |
+//! | [`RetryPolicy`], [`RetryLayer`] | exponential backoff with jitter, max attempts, max elapsed time, a shared retry budget, `Retry-After` honoured |
+//! | [`TimeoutLayer`] | fails with a named [`Elapsed`](timeout::Elapsed) and cancels the request's [`CancellationToken`](tokio_util::sync::CancellationToken) |
+//! | [`TraceLayer`] | a span per message with `messaging.*` fields and the parent trace context |
+//! | [`classify`] | the default predicates: [`is_retryable`](classify::is_retryable), [`is_throttling`](classify::is_throttling), [`retry_after`](classify::retry_after) |
+//!
+//! Every layer reads time from `tokio::time`, so tests under `tokio::time::pause()` run
+//! them in virtual time. Layers with errors of their own return [`BoxError`]; downcast it.
+//!
+//! # Order
+//!
+//! Layers listed first wrap the ones after them (`ServiceBuilder` order). For a message
+//! handler:
+//!
+//! ```text
+//! TraceLayer            one span per message, covering every attempt; records the final outcome
+//!  └ TimeoutLayer       "handler": the whole handling, retries included, within the lease;
+//!                        cancels the message's token when it fires
+//!     └ RetryLayer      quick in-process retries of transient failures
+//!        └ TimeoutLayer "attempt" (optional): one attempt; its Elapsed is retryable
+//!           └ AdaptiveRateLimitLayer / RateLimitLayer: each attempt takes a permit and
+//!              reports throttling, so retries count against the rate
+//!              └ your handler
+//! ```
+//!
+//! Swapping `TraceLayer` and `RetryLayer` gives one span per attempt instead of per
+//! message; putting the timeout inside the retry bounds each attempt, not the message.
+//! For a producer:
+//!
+//! ```text
+//! BackpressureLayer     outermost: waiting for the queue to drain holds no rate permit
+//!  └ RetryLayer
+//!     └ AdaptiveRateLimitLayer / RateLimitLayer
+//!        └ the send
+//! ```
+//!
+//! A request that passes through all of them must be `Clone` (retries),
+//! [`Cancellable`] (timeouts) and [`MessageMeta`] (tracing): [`WithCancellation<T>`] is
+//! `Cancellable` and forwards `MessageMeta` to `T`.
+//!
+//! # Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use tokio_util::sync::CancellationToken;
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use weir_middleware::{
+//!     BoxError, MessageMeta, RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy,
+//!     TimeoutLayer, TraceLayer, WithCancellation,
+//! };
+//!
+//! #[derive(Clone)]
+//! struct Order {
+//!     message_id: String,
+//!     total: u64,
+//! }
+//!
+//! impl MessageMeta for Order {
+//!     fn message_id(&self) -> Option<&str> {
+//!         Some(&self.message_id)
+//!     }
+//!     fn queue_name(&self) -> Option<&str> {
+//!         Some("orders")
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), BoxError> {
+//! // One limiter for the whole process; the worker also calls limiter.acquire(n).
+//! let limiter = RateLimiter::builder().per_second(100.0).burst(10).build()?;
+//! let handler = ServiceBuilder::new()
+//!     .layer(TraceLayer::new())
+//!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
+//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(RateLimitLayer::new(limiter.clone()))
+//!     .service_fn(|msg: WithCancellation<Order>| async move {
+//!         // Long work selects on msg.token.cancelled().
+//!         Ok::<u64, BoxError>(msg.request.total)
+//!     });
+//!
+//! let shutdown = CancellationToken::new();
+//! let order = Order { message_id: "m-1".into(), total: 42 };
+//! let out = handler
+//!     .oneshot(WithCancellation::new(order, shutdown.child_token()))
+//!     .await?;
+//! assert_eq!(out, 42);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Supported Rust versions
+//!
+//! The workspace's `rust-version` (that of aws-sdk-sqs).
 
+pub mod adaptive;
+pub mod backpressure;
+pub mod classify;
 mod clock;
 mod limiter;
 pub mod rate_limit;
+pub mod retry;
+pub mod timeout;
+pub mod trace;
 
+pub use adaptive::{AdaptiveRateLimitLayer, AdaptiveRateLimiter};
+pub use backpressure::{Backpressure, BackpressureLayer, BackpressurePolicy, QueueDepth};
 pub use clock::TokioClock;
 pub use limiter::{AcquireError, BuildError, MAX_RATE_PER_SECOND, RateLimiter, RateLimiterBuilder};
 pub use rate_limit::{RateLimit, RateLimitLayer};
+pub use retry::{RetryLayer, RetryPolicy};
+pub use timeout::{Cancellable, TimeoutLayer, WithCancellation};
+pub use trace::{MessageMeta, TraceLayer};
 
 /// The error type layers return: callers downcast it.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

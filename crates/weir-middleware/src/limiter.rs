@@ -151,8 +151,8 @@ impl RateLimiter {
     ///
     /// The bucket restarts empty at the new rate: the next permit comes one interval
     /// (`1 / per_second`) later. For a limiter that was saturated, this continues the flow
-    /// without a burst; an idle limiter loses its stored burst. [`AdaptiveRateLimiter`]
-    /// (crate::AdaptiveRateLimiter) calls this.
+    /// without a burst; an idle limiter loses its stored burst. [`AdaptiveRateLimiter`](crate::AdaptiveRateLimiter)
+    /// calls this.
     ///
     /// # Errors
     ///

@@ -114,7 +114,6 @@ impl AttributeValue {
         name.len() + self.data_type.len() + value
     }
 
-    #[allow(dead_code)] // used by the producer, next commit
     pub(crate) fn to_sdk(&self) -> Result<MessageAttributeValue> {
         let b = MessageAttributeValue::builder().data_type(&self.data_type);
         let b = match &self.value {
@@ -139,7 +138,6 @@ impl AttributeValue {
 }
 
 /// Converts attributes into the SDK's map.
-#[allow(dead_code)] // used by the producer, next commit
 pub(crate) fn to_sdk_map(
     attrs: &Attributes,
 ) -> Result<std::collections::HashMap<String, MessageAttributeValue>> {

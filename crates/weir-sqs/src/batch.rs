@@ -198,6 +198,68 @@ where
         .collect()
 }
 
+/// Turns per-entry results into every output, or into one [`Error::PartialBatch`] that
+/// lists each failed entry (its index, code and message).
+///
+/// # Errors
+///
+/// [`Error::PartialBatch`] when any entry failed.
+///
+/// # Examples
+///
+/// ```
+/// use weir_sqs::batch::require_all;
+/// use weir_sqs::Error;
+///
+/// let ok: Vec<weir_sqs::Result<u8>> = vec![Ok(1), Ok(2)];
+/// assert_eq!(require_all("SendMessageBatch", ok).unwrap(), vec![1, 2]);
+///
+/// let mixed = vec![Ok(1), Err(Error::InvalidInput(weir_sqs::error::InvalidInput::new("body", "empty")))];
+/// match require_all("SendMessageBatch", mixed).unwrap_err() {
+///     Error::PartialBatch(f) => {
+///         assert_eq!(f.total(), 2);
+///         assert_eq!(f.entries()[0].index(), 1);
+///     }
+///     other => panic!("{other:?}"),
+/// }
+/// ```
+pub fn require_all<O>(operation: &'static str, results: Vec<Result<O>>) -> Result<Vec<O>> {
+    let total = results.len();
+    let mut out = Vec::with_capacity(total);
+    let mut failed = Vec::new();
+    for (i, r) in results.into_iter().enumerate() {
+        match r {
+            Ok(o) => out.push(o),
+            Err(Error::BatchEntry(f)) => failed.push(BatchEntryFailure::new(
+                i,
+                f.id(),
+                f.code(),
+                f.message().map(str::to_owned),
+                f.is_sender_fault(),
+            )),
+            Err(e) => failed.push(BatchEntryFailure::new(
+                i,
+                i.to_string(),
+                e.code().unwrap_or(match &e {
+                    Error::PayloadTooLarge(_) => "PayloadTooLarge",
+                    Error::InvalidInput(_) => "InvalidInput",
+                    Error::Codec(_) => "CodecError",
+                    _ => "Error",
+                }),
+                Some(e.to_string()),
+                !e.is_retryable(),
+            )),
+        }
+    }
+    if failed.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::PartialBatch(crate::error::BatchFailure::new(
+            operation, total, failed,
+        )))
+    }
+}
+
 /// Chunks of at most 10 for calls whose entries have no size (delete, change visibility).
 pub(crate) fn chunks_of_ten(n: usize) -> Vec<Range<usize>> {
     (0..n)

@@ -20,38 +20,11 @@ pub const TYPE_TAG_ATTRIBUTE: &str = "weir.type";
 /// body; it never fails the batch it came in.
 pub type DecodeError = CodecError;
 
-/// Encodes values of `T` into message bodies, and decodes them back.
+/// Encodes values of `T` into message bodies: the producer side of a [`Codec`].
 ///
-/// Implementations must be cheap to share (`Send + Sync`); a producer or consumer holds
-/// one behind an `Arc`.
-///
-/// # Examples
-///
-/// A codec for plain numbers:
-///
-/// ```
-/// use weir_sqs::codec::{Codec, DecodeError};
-/// use weir_sqs::error::CodecError;
-///
-/// #[derive(Debug)]
-/// struct Decimal;
-///
-/// impl Codec<u64> for Decimal {
-///     fn content_type(&self) -> &str {
-///         "text/plain"
-///     }
-///     fn encode(&self, value: &u64) -> Result<String, CodecError> {
-///         Ok(value.to_string())
-///     }
-///     fn decode(&self, body: &str) -> Result<u64, DecodeError> {
-///         body.parse().map_err(|e| CodecError::decode("decimal", e))
-///     }
-/// }
-///
-/// assert_eq!(Decimal.decode("42").unwrap(), 42);
-/// assert!(Decimal.decode("x").is_err());
-/// ```
-pub trait Codec<T>: Send + Sync + 'static {
+/// Implementations must be cheap to share (`Send + Sync`); a producer holds one behind
+/// an `Arc`.
+pub trait Encode<T>: Send + Sync + 'static {
     /// The MIME type of the bodies this codec writes, e.g. `application/json`.
     fn content_type(&self) -> &str;
 
@@ -63,19 +36,22 @@ pub trait Codec<T>: Send + Sync + 'static {
     /// represented.
     fn encode(&self, value: &T) -> Result<String, CodecError>;
 
-    /// Decodes a message body.
-    ///
-    /// # Errors
-    ///
-    /// A [`DecodeError`] when the body is not a valid `T`.
-    fn decode(&self, body: &str) -> Result<T, DecodeError>;
-
     /// The type tag to send with `value` in the [`TYPE_TAG_ATTRIBUTE`] attribute, if any.
     /// The default sends none.
     fn type_tag(&self, value: &T) -> Option<Cow<'static, str>> {
         let _ = value;
         None
     }
+}
+
+/// Decodes message bodies into values of `T`: the consumer side of a [`Codec`].
+pub trait Decode<T>: Send + Sync + 'static {
+    /// Decodes a message body.
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] when the body is not a valid `T`.
+    fn decode(&self, body: &str) -> Result<T, DecodeError>;
 
     /// Decodes a body that arrived with the type tag `tag` (the value of the
     /// [`TYPE_TAG_ATTRIBUTE`] attribute, if present). The default ignores the tag.
@@ -89,14 +65,53 @@ pub trait Codec<T>: Send + Sync + 'static {
     }
 }
 
+/// A codec: encodes values of `T` into message bodies and decodes them back, with a
+/// content type. Implemented for everything that implements both [`Encode`] and
+/// [`Decode`]; a [`Producer`](crate::Producer) needs only `Encode<T>` and a
+/// [`Consumer`](crate::Consumer) only `Decode<T>`, so [`Json`] serves types that are
+/// only `Serialize` (or only `Deserialize`) too.
+///
+/// # Examples
+///
+/// A codec for plain numbers:
+///
+/// ```
+/// use weir_sqs::codec::{Codec, Decode, DecodeError, Encode};
+/// use weir_sqs::error::CodecError;
+///
+/// #[derive(Debug)]
+/// struct Decimal;
+///
+/// impl Encode<u64> for Decimal {
+///     fn content_type(&self) -> &str {
+///         "text/plain"
+///     }
+///     fn encode(&self, value: &u64) -> Result<String, CodecError> {
+///         Ok(value.to_string())
+///     }
+/// }
+///
+/// impl Decode<u64> for Decimal {
+///     fn decode(&self, body: &str) -> Result<u64, DecodeError> {
+///         body.parse().map_err(|e| CodecError::decode("decimal", e))
+///     }
+/// }
+///
+/// fn round_trip<C: Codec<u64>>(c: &C, v: u64) -> u64 {
+///     c.decode(&c.encode(&v).unwrap()).unwrap()
+/// }
+/// assert_eq!(round_trip(&Decimal, 42), 42);
+/// assert!(Decimal.decode("x").is_err());
+/// ```
+pub trait Codec<T>: Encode<T> + Decode<T> {}
+
+impl<T, C: Encode<T> + Decode<T> + ?Sized> Codec<T> for C {}
+
 /// The JSON codec (serde_json), weir's default.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json;
 
-impl<T> Codec<T> for Json
-where
-    T: Serialize + DeserializeOwned,
-{
+impl<T: Serialize> Encode<T> for Json {
     fn content_type(&self) -> &str {
         "application/json"
     }
@@ -104,7 +119,9 @@ where
     fn encode(&self, value: &T) -> Result<String, CodecError> {
         serde_json::to_string(value).map_err(|e| CodecError::encode("json", e))
     }
+}
 
+impl<T: DeserializeOwned> Decode<T> for Json {
     fn decode(&self, body: &str) -> Result<T, DecodeError> {
         serde_json::from_str(body).map_err(|e| CodecError::decode("json", e))
     }
@@ -115,7 +132,7 @@ where
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RawString;
 
-impl Codec<String> for RawString {
+impl Encode<String> for RawString {
     fn content_type(&self) -> &str {
         "text/plain"
     }
@@ -123,7 +140,9 @@ impl Codec<String> for RawString {
     fn encode(&self, value: &String) -> Result<String, CodecError> {
         Ok(value.clone())
     }
+}
 
+impl Decode<String> for RawString {
     fn decode(&self, body: &str) -> Result<String, DecodeError> {
         Ok(body.to_owned())
     }
@@ -141,7 +160,7 @@ impl Codec<String> for RawString {
 ///
 /// ```
 /// use serde::{Deserialize, Serialize};
-/// use weir_sqs::codec::{Codec, TaggedJson};
+/// use weir_sqs::codec::{Decode, Encode, TaggedJson};
 ///
 /// #[derive(Debug, PartialEq, Serialize, Deserialize)]
 /// enum Event {
@@ -151,7 +170,7 @@ impl Codec<String> for RawString {
 ///
 /// let codec = TaggedJson;
 /// let event = Event::Placed { id: 7 };
-/// let body = Codec::<Event>::encode(&codec, &event).unwrap();
+/// let body = Encode::<Event>::encode(&codec, &event).unwrap();
 /// assert_eq!(body, r#"{"id":7}"#);
 /// assert_eq!(codec.type_tag(&event).as_deref(), Some("Placed"));
 /// let back: Event = codec.decode_tagged(&body, Some("Placed")).unwrap();
@@ -177,10 +196,7 @@ impl TaggedJson {
     }
 }
 
-impl<T> Codec<T> for TaggedJson
-where
-    T: Serialize + DeserializeOwned,
-{
+impl<T: Serialize> Encode<T> for TaggedJson {
     fn content_type(&self) -> &str {
         "application/json"
     }
@@ -190,17 +206,19 @@ where
         serde_json::to_string(&inner).map_err(|e| CodecError::encode("tagged-json", e))
     }
 
+    fn type_tag(&self, value: &T) -> Option<Cow<'static, str>> {
+        Self::split(value).ok().and_then(|(t, _)| t).map(Cow::Owned)
+    }
+}
+
+impl<T: DeserializeOwned> Decode<T> for TaggedJson {
     fn decode(&self, body: &str) -> Result<T, DecodeError> {
         serde_json::from_str(body).map_err(|e| CodecError::decode("tagged-json", e))
     }
 
-    fn type_tag(&self, value: &T) -> Option<Cow<'static, str>> {
-        Self::split(value).ok().and_then(|(t, _)| t).map(Cow::Owned)
-    }
-
     fn decode_tagged(&self, body: &str, tag: Option<&str>) -> Result<T, DecodeError> {
         let Some(tag) = tag else {
-            return Codec::<T>::decode(self, body);
+            return Decode::<T>::decode(self, body);
         };
         let inner: serde_json::Value =
             serde_json::from_str(body).map_err(|e| CodecError::decode("tagged-json", e))?;
@@ -220,13 +238,13 @@ where
 /// # Examples
 ///
 /// ```
-/// use weir_sqs::codec::{Codec, FnCodec};
+/// use weir_sqs::codec::{Encode, FnCodec};
 /// use weir_sqs::error::{CodecError, CodecErrorKind};
 ///
 /// let upper = FnCodec::new(
 ///     "text/plain",
 ///     |s: &String| Ok(s.to_uppercase()),
-///     |b: &str| Ok(b.to_lowercase()),
+///     |b: &str| Ok::<_, CodecError>(b.to_lowercase()),
 /// );
 /// assert_eq!(upper.encode(&"hi".to_owned()).unwrap(), "HI");
 /// # let _ = CodecErrorKind::Encode;
@@ -258,10 +276,10 @@ impl<E, D> fmt::Debug for FnCodec<E, D> {
     }
 }
 
-impl<T, E, D> Codec<T> for FnCodec<E, D>
+impl<T, E, D> Encode<T> for FnCodec<E, D>
 where
     E: Fn(&T) -> Result<String, CodecError> + Send + Sync + 'static,
-    D: Fn(&str) -> Result<T, CodecError> + Send + Sync + 'static,
+    D: Send + Sync + 'static,
 {
     fn content_type(&self) -> &str {
         self.content_type
@@ -270,7 +288,13 @@ where
     fn encode(&self, value: &T) -> Result<String, CodecError> {
         (self.encode)(value)
     }
+}
 
+impl<T, E, D> Decode<T> for FnCodec<E, D>
+where
+    E: Send + Sync + 'static,
+    D: Fn(&str) -> Result<T, CodecError> + Send + Sync + 'static,
+{
     fn decode(&self, body: &str) -> Result<T, DecodeError> {
         (self.decode)(body)
     }
@@ -313,10 +337,10 @@ mod tests {
         };
         let body = Json.encode(&o).unwrap();
         assert_eq!(body, r#"{"id":1,"note":"x"}"#);
-        assert_eq!(Codec::<Order>::decode(&Json, &body).unwrap(), o);
-        let err = Codec::<Order>::decode(&Json, "not json").unwrap_err();
+        assert_eq!(Decode::<Order>::decode(&Json, &body).unwrap(), o);
+        let err = Decode::<Order>::decode(&Json, "not json").unwrap_err();
         assert_eq!(err.kind(), CodecErrorKind::Decode);
-        assert_eq!(Codec::<Order>::content_type(&Json), "application/json");
+        assert_eq!(Encode::<Order>::content_type(&Json), "application/json");
     }
 
     #[test]
@@ -348,7 +372,7 @@ mod tests {
             .unwrap();
         assert_eq!(back, Event::Shipped { id: 9 });
         // An unknown tag fails to decode.
-        assert!(Codec::<Event>::decode_tagged(&TaggedJson, "{}", Some("Nope")).is_err());
+        assert!(Decode::<Event>::decode_tagged(&TaggedJson, "{}", Some("Nope")).is_err());
     }
 
     #[test]
@@ -361,7 +385,7 @@ mod tests {
         fn json_round_trip(id in any::<u64>(), note in ".*") {
             let o = Order { id, note };
             let body = Json.encode(&o).unwrap();
-            prop_assert_eq!(Codec::<Order>::decode(&Json, &body).unwrap(), o);
+            prop_assert_eq!(Decode::<Order>::decode(&Json, &body).unwrap(), o);
         }
     }
 }

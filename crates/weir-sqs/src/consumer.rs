@@ -8,7 +8,7 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageSystemAttributeName;
 use tracing::Instrument;
 
-use crate::codec::{Codec, Json};
+use crate::codec::{Decode, Json};
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::queue::{Queue, secs_i32};
@@ -120,8 +120,10 @@ impl ReceiveOptions {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("orders").ensure(&client).await?;
 /// use weir_sqs::{Consumer, Queue, ReceiveOptions};
 ///
 /// let queue = Queue::open(&client, "orders").await?;
@@ -193,7 +195,7 @@ impl<T, C> Consumer<T, C> {
     }
 }
 
-impl<T, C: Codec<T>> Consumer<T, C> {
+impl<T, C: Decode<T>> Consumer<T, C> {
     /// Receives up to `options.max_messages` messages (`ReceiveMessage`), with all system
     /// and message attributes.
     ///

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
 
 use crate::attributes::{AttributeValue, Attributes};
-use crate::codec::{Codec, DecodeError, TYPE_TAG_ATTRIBUTE};
+use crate::codec::{Decode, DecodeError, TYPE_TAG_ATTRIBUTE};
 
 /// A received message.
 ///
@@ -55,7 +55,7 @@ fn millis(s: &str) -> Option<SystemTime> {
 
 impl<T> Message<T> {
     /// Builds a message from the SDK's, decoding its body with `codec`.
-    pub(crate) fn from_sdk<C: Codec<T> + ?Sized>(
+    pub(crate) fn from_sdk<C: Decode<T> + ?Sized>(
         m: aws_sdk_sqs::types::Message,
         codec: &C,
         received_at: tokio::time::Instant,

@@ -138,8 +138,10 @@ struct Inner {
 ///
 /// # Examples
 ///
-/// ```no_run
-/// # async fn demo(client: aws_sdk_sqs::Client) -> weir_sqs::Result<()> {
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> weir_sqs::Result<()> {
+/// # let client = weir_local::LocalSqs::new().client();
+/// # weir_sqs::QueueSpec::standard("orders").ensure(&client).await?;
 /// let queue = weir_sqs::Queue::open(&client, "orders").await?;
 /// assert_eq!(queue.name(), "orders");
 /// assert!(!queue.is_fifo());

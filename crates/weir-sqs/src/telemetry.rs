@@ -5,7 +5,6 @@ use tracing::field::Empty;
 /// The kind of a messaging operation (`messaging.operation.type`).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum OpType {
-    #[allow(dead_code)] // used by the producer, next commit
     Send,
     Receive,
     Settle,

@@ -322,7 +322,7 @@ impl Engine {
         let md5_attrs = md5_of_map(&attrs).map(Arc::from);
         Ok(Prepared {
             msg: Msg {
-                id: Arc::from(uuid::Uuid::new_v4().to_string()),
+                id: Arc::from(crate::checksum::fast_uuid().to_string()),
                 body: Arc::from(body),
                 md5_body: Arc::from(md5_hex(body.as_bytes())),
                 attrs: Arc::new(attrs),
@@ -339,7 +339,6 @@ impl Engine {
                 first_receive_ms: None,
                 state: MsgState::Visible,
                 visible_at: now + secs(delay),
-                generation: 0,
                 receipt: 0,
                 received_at: now,
             },

@@ -108,7 +108,7 @@ impl Engine {
         };
         let task = Arc::new(MoveTask {
             handle: aws_smithy_types::base64::encode(
-                json!({ "taskId": uuid::Uuid::new_v4().to_string(), "sourceArn": source_arn })
+                json!({ "taskId": crate::checksum::fast_uuid().to_string(), "sourceArn": source_arn })
                     .to_string(),
             ),
             source_arn: source_arn.clone(),

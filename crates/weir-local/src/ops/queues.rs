@@ -325,6 +325,9 @@ impl Engine {
             }
         }
         drop(st);
+        if out.is_empty() {
+            return Ok(json!({}));
+        }
         Ok(json!({ "Attributes": out }))
     }
 

@@ -273,7 +273,6 @@ impl Engine {
                     m.dlq_source_arn = Some(Arc::from(src));
                 }
                 m.visible_at = now;
-                m.generation = 0;
                 m.seq_number = if target.fifo {
                     Some(st.next_fifo_seq())
                 } else {

@@ -37,7 +37,7 @@ async fn queue_with(bodies: &[&str]) -> (aws_sdk_sqs::Client, Queue) {
 
 async fn receive_all<T>(c: &Consumer<T>, n: usize) -> Vec<weir_sqs::Message<T>>
 where
-    weir_sqs::Json: weir_sqs::Codec<T>,
+    weir_sqs::Json: weir_sqs::Decode<T>,
 {
     let mut out = Vec::new();
     for _ in 0..20 {
@@ -53,7 +53,7 @@ where
     out
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn receive_decodes_and_keeps_poison_messages() {
     let (_c, q) = queue_with(&[r#"{"id":1}"#, "not json", r#"{"id":2}"#]).await;
     let consumer: Consumer<Order> = Consumer::new(q);
@@ -79,7 +79,7 @@ async fn receive_decodes_and_keeps_poison_messages() {
     assert_eq!(consumer.queue().depth().await.unwrap().in_flight, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn raw_string_consumer_reads_any_body() {
     let (_c, q) = queue_with(&["<xml/>"]).await;
     let consumer = Consumer::with_codec(q, RawString);
@@ -91,7 +91,7 @@ async fn raw_string_consumer_reads_any_body() {
     consumer.ack(&msgs[0]).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn nack_makes_the_message_visible_again() {
     let (_c, q) = queue_with(&[r#"{"id":7}"#]).await;
     let consumer: Consumer<Order> = Consumer::new(q);
@@ -103,7 +103,7 @@ async fn nack_makes_the_message_visible_again() {
     consumer.ack(&again[0]).await.unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn extend_and_release_in_batches() {
     let bodies: Vec<String> = (0..12).map(|i| format!(r#"{{"id":{i}}}"#)).collect();
     let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
@@ -134,7 +134,7 @@ async fn extend_and_release_in_batches() {
     consumer.ack_batch(&again).await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn ack_batch_reports_each_entry() {
     let (_c, q) = queue_with(&[r#"{"id":1}"#]).await;
     let consumer: Consumer<Order> = Consumer::new(q.clone());
@@ -149,7 +149,7 @@ async fn ack_batch_reports_each_entry() {
     assert!(e.code().is_some());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn receive_options_are_checked_first() {
     let (_c, q) = queue_with(&[]).await;
     let consumer: Consumer<Order> = Consumer::new(q);
@@ -163,4 +163,42 @@ async fn receive_options_are_checked_first() {
         .await
         .unwrap_err();
     assert!(matches!(e, Error::InvalidInput(_)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_receive_attempt_id_returns_the_same_messages() {
+    let client = client();
+    let name = format!("{}.fifo", unique("attempt"));
+    crate::support::create_fifo(&client, &name, true).await;
+    let q = Queue::open(&client, &name).await.unwrap();
+    let producer: weir_sqs::Producer<Order> = weir_sqs::Producer::new(q.clone());
+    for id in 0..3 {
+        producer
+            .send_with(
+                &Order { id },
+                weir_sqs::SendOptions::default().with_group_id("g"),
+            )
+            .await
+            .unwrap();
+    }
+    let consumer: Consumer<Order> = Consumer::new(q);
+    let opts = ReceiveOptions::default().with_attempt_id("attempt-1");
+    let first = consumer.receive(&opts).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|m| m.sequence_number().is_some()));
+    if !crate::support::in_process() {
+        // LocalStack 4.12 does not replay receives by attempt id (it returns nothing).
+        return;
+    }
+    let again = consumer.receive(&opts).await.unwrap();
+    let ids = |ms: &[weir_sqs::Message<Order>]| {
+        ms.iter()
+            .map(|m| m.message_id().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&again),
+        ids(&first),
+        "a retried receive returns the same messages"
+    );
 }

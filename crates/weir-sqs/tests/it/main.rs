@@ -5,5 +5,10 @@
 #[path = "../support.rs"]
 mod support;
 
+mod batching;
 mod consumer;
+mod producer;
 mod queue;
+mod redrive;
+mod spec;
+mod tracing;

@@ -4,7 +4,7 @@ use weir_sqs::{Error, Queue};
 
 use crate::support::{client, create_fifo, create_queue, unique};
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn opens_by_name_url_and_arn() {
     let client = client();
     let name = unique("open");
@@ -27,7 +27,7 @@ async fn opens_by_name_url_and_arn() {
     assert_eq!(by_arn.url(), url);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn fifo_attributes_are_cached() {
     let client = client();
     let name = format!("{}.fifo", unique("fifo-attrs"));
@@ -37,7 +37,7 @@ async fn fifo_attributes_are_cached() {
     assert!(q.attributes().content_based_deduplication());
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn missing_queue_is_queue_not_found() {
     let client = client();
     let name = unique("missing");
@@ -47,7 +47,7 @@ async fn missing_queue_is_queue_not_found() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn bad_names_are_refused_before_the_network() {
     let client = client();
     let e = Queue::open(&client, "has space").await.unwrap_err();
@@ -58,7 +58,7 @@ async fn bad_names_are_refused_before_the_network() {
     assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn depth_and_purge() {
     let client = client();
     let name = unique("depth");
