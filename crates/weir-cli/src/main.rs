@@ -1,6 +1,393 @@
-//! The `weir` command-line tool.
+//! The `weir` command-line tool: look at, feed, drain and measure Amazon SQS queues.
+//!
+//! ```text
+//! weir queues  [--prefix P]
+//! weir create  NAME [--fifo] [--dlq NAME --max-receive N] [--visibility S]
+//! weir send    QUEUE [--body S | --file F | (stdin, one message per line)]
+//!              [--group G] [--dedup D] [--delay S] [--attr k=v ...]
+//! weir peek    QUEUE [-n N]
+//! weir stats   QUEUE [--watch]
+//! weir redrive DLQ [--to SRC] [--rate N]
+//! weir purge   QUEUE [--yes]
+//! weir serve   [--port 4566] [--host 127.0.0.1]
+//! weir bench   [--messages N] [--payload-bytes B] [--producers P] [--concurrency C]
+//!              [--rate R] [--handler-ms D] [--fifo --groups G] [--baseline raw]
+//! ```
+//!
+//! Global options: `--endpoint-url U` (overrides `AWS_ENDPOINT_URL` and profiles),
+//! `--region R`, `--local` (a fresh in-process SQS for this one command: each command
+//! starts from an empty SQS, so it serves `bench` and `serve`), `--json` (machine output
+//! on stdout, for every command).
+//!
+//! Endpoint, region and credentials otherwise come from aws-config's standard chain
+//! (environment, profiles, `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_SQS`).
+//!
+//! # Errors and exit codes
+//!
+//! Each error is one line on stderr, with the SQS error code first when SQS gave one:
+//! `weir: AWS.SimpleQueueService.NonExistentQueue: The specified queue does not exist.`
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | SQS or runtime error (an error answer, an unreachable endpoint, I/O) |
+//! | 2 | usage error: bad arguments, or input SQS would refuse (too large, FIFO options on a standard queue...), refused before any call |
+//! | 3 | refused: `purge` without confirmation (no `--yes` and no terminal to ask on, or not answered `y`) |
+//! | 4 | `bench` lost messages (a message sent was never processed) |
+//! | 130 | interrupted by Ctrl-C or SIGTERM (`bench`, `redrive`) |
+//!
+//! Logs are off unless `RUST_LOG` is set (e.g. `RUST_LOG=weir_sqs=debug`).
+//!
+//! # Notes per command
+//!
+//! - `peek` receives with visibility 0: it raises the receive count of what it shows and
+//!   can move messages to the dead-letter queue; it warns on stderr every time.
+//! - `stats` prints the oldest message's age as n/a: SQS's API has no call for it
+//!   (CloudWatch's `ApproximateAgeOfOldestMessage` has it; weir does not read CloudWatch).
+//! - `redrive` uses a message move task and falls back to a manual move (receive, send,
+//!   delete) when the endpoint has none.
+//! - `bench` produces with `Producer::send_batch_with` (P tasks, batches of 10) and
+//!   consumes with a `weir_worker::Worker`; it reports throughput, end-to-end latency
+//!   percentiles, SQS requests per message by operation (counted by an SDK interceptor),
+//!   duplicates, losses and CPU seconds (`/proc/self/stat`), and with `--baseline raw`
+//!   the same for a raw aws-sdk-sqs loop, as ratios. See the crate's README.
+
+mod bench;
+mod client;
+mod commands;
+mod error;
+mod output;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::Endpoint;
+use crate::error::{CliError, EXIT_OK};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success
+  1    SQS or runtime error (the error line carries the SQS error code)
+  2    usage error, or input SQS would refuse (checked before any call)
+  3    refused (purge without --yes and no terminal, or not confirmed)
+  4    bench: messages were lost
+  130  interrupted (Ctrl-C / SIGTERM)
+
+Endpoint and credentials come from aws-config (AWS_ENDPOINT_URL, AWS_PROFILE, ...);
+--endpoint-url overrides them. With --local each command runs against a fresh, empty
+in-process SQS (useful for bench and serve).";
+
+/// Look at, feed, drain and measure Amazon SQS queues.
+#[derive(Debug, Parser)]
+#[command(name = "weir", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// SQS endpoint URL (overrides AWS_ENDPOINT_URL and profiles).
+    #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
+    endpoint_url: Option<String>,
+    /// AWS region (default: from the environment or profile; us-east-1 with --endpoint-url).
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Run against a fresh in-process SQS (empty at every command).
+    #[arg(long, global = true)]
+    local: bool,
+    /// Machine-readable output (JSON) on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List queues (URLs).
+    Queues {
+        /// Only queues whose name starts with this.
+        #[arg(long)]
+        prefix: Option<String>,
+    },
+    /// Create a queue (and a dead-letter queue) if missing; report drift if it exists.
+    Create(CreateArgs),
+    /// Send messages: --body, --file, or one message per stdin line (batched).
+    Send(SendArgs),
+    /// Show messages without consuming them (raises their receive count: see --help).
+    #[command(
+        long_about = "Show messages without consuming them.\n\nPeek receives with a \
+        visibility timeout of 0, so the messages stay available. SQS has no true peek: each \
+        peek raises the messages' receive count, and can push them to the dead-letter queue \
+        once it passes maxReceiveCount."
+    )]
+    Peek {
+        /// Queue name, URL or ARN.
+        queue: String,
+        /// How many messages at most (1-10).
+        #[arg(short = 'n', long = "max", default_value_t = 1,
+              value_parser = clap::value_parser!(u8).range(1..=10))]
+        n: u8,
+    },
+    /// Queue depth: visible, in flight, delayed, and the dead-letter queue's depth.
+    #[command(
+        long_about = "Queue depth: visible, in flight and delayed messages (SQS's approximate \
+        counts), and the depth of the dead-letter queue named by the RedrivePolicy.\n\nThe age \
+        of the oldest message is shown as n/a: SQS's API does not expose it (only the \
+        CloudWatch metric ApproximateAgeOfOldestMessage does, which weir does not read)."
+    )]
+    Stats {
+        /// Queue name, URL or ARN.
+        queue: String,
+        /// Refresh every 2 seconds until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Move messages out of a dead-letter queue (to their sources, or to --to).
+    #[command(
+        long_about = "Move messages out of a dead-letter queue, back to their source queues or \
+        to --to, with progress. Uses an SQS message move task (StartMessageMoveTask, polled \
+        with ListMessageMoveTasks); if the endpoint has no move tasks, moves them by hand \
+        (receive, send, delete; a failure may duplicate a message, never lose one). Ctrl-C \
+        cancels the move task."
+    )]
+    Redrive {
+        /// The dead-letter queue (name, URL or ARN).
+        dlq: String,
+        /// Destination queue (default: each message's source queue).
+        #[arg(long)]
+        to: Option<String>,
+        /// Messages per second at most (1-500 for move tasks).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+        rate: Option<u32>,
+    },
+    /// Delete every message in a queue (asks first unless --yes).
+    Purge {
+        /// Queue name, URL or ARN.
+        queue: String,
+        /// Do not ask. Without --yes and without a terminal, purge refuses (exit 3).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Serve the in-process SQS over HTTP until Ctrl-C or SIGTERM.
+    Serve {
+        /// Port (0 for any free port; the URL is printed).
+        #[arg(long, default_value_t = 4566)]
+        port: u16,
+        /// Address to bind.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: String,
+    },
+    /// Measure weir's producer and worker against the endpoint (or --local).
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct CreateArgs {
+    /// Queue name (FIFO queue names end in .fifo).
+    name: String,
+    /// A FIFO queue.
+    #[arg(long)]
+    fifo: bool,
+    /// Dead-letter queue name (created if missing, with a redrive policy on NAME).
+    #[arg(long)]
+    dlq: Option<String>,
+    /// Receives before a message moves to the dead-letter queue (1-1000).
+    #[arg(long, requires = "dlq", default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    max_receive: u32,
+    /// Visibility timeout in seconds (0-43200).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u32).range(0..=43_200))]
+    visibility: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+struct SendArgs {
+    /// Queue name, URL or ARN.
+    queue: String,
+    /// The message body.
+    #[arg(long, conflicts_with = "file")]
+    body: Option<String>,
+    /// Send this file's content as one message.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// FIFO message group id.
+    #[arg(long)]
+    group: Option<String>,
+    /// FIFO deduplication id (with stdin lines, line n gets D-n).
+    #[arg(long)]
+    dedup: Option<String>,
+    /// Delay in seconds (0-900; standard queues only).
+    #[arg(long, value_name = "S", value_parser = clap::value_parser!(u32).range(0..=900))]
+    delay: Option<u32>,
+    /// A string message attribute, name=value (repeatable).
+    #[arg(long = "attr", value_name = "K=V", value_parser = parse_attr)]
+    attrs: Vec<(String, String)>,
+}
+
+/// What `bench --baseline` compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Baseline {
+    /// A raw aws-sdk-sqs loop: 8 tasks of ReceiveMessage(10) then DeleteMessageBatch.
+    Raw,
+}
+
+/// `weir bench` options.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct BenchArgs {
+    /// Messages to send and process.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) messages: u64,
+    /// Body size in bytes (at least 64: the body carries an id and the send time).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(64..=262_144))]
+    pub(crate) payload_bytes: u32,
+    /// Producer tasks (each sends batches of 10 with send_batch).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub(crate) producers: u32,
+    /// The worker's concurrency: messages held at once (running or waiting for their ack).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub(crate) concurrency: u32,
+    /// Messages per second at most, received (a shared GCRA limiter before each receive).
+    #[arg(long)]
+    pub(crate) rate: Option<f64>,
+    /// Handler time per message, in milliseconds (a sleep).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) handler_ms: u64,
+    /// Use a FIFO queue.
+    #[arg(long)]
+    pub(crate) fifo: bool,
+    /// FIFO message groups.
+    #[arg(long, default_value_t = 16, requires = "fifo",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) groups: u32,
+    /// Also run a baseline in the same process, on the same queue, and print ratios.
+    #[arg(long, value_enum)]
+    pub(crate) baseline: Option<Baseline>,
+    /// Give up when nothing is processed for this many seconds (reports what is lost).
+    #[arg(long, default_value_t = 60)]
+    pub(crate) stall_secs: u64,
+    /// Keep the bench queue afterwards (default: delete it).
+    #[arg(long)]
+    pub(crate) keep_queue: bool,
+}
+
+fn parse_attr(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("{s:?} is not name=value")),
+    }
+}
 
 fn main() {
-    eprintln!("weir: no commands yet");
-    std::process::exit(2);
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and version go to stdout as clap renders them (exit 0).
+        Err(e) if !e.use_stderr() => e.exit(),
+        // Usage errors: one line, like every other error (exit 2).
+        Err(e) => {
+            eprintln!(
+                "weir: {} (see weir --help)",
+                one_line_usage_error(&e.render().to_string())
+            );
+            std::process::exit(error::EXIT_USAGE);
+        }
+    };
+    init_logs();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("weir: cannot start the runtime: {e}");
+            std::process::exit(error::EXIT_ERROR);
+        }
+    };
+    let code = match runtime.block_on(run(cli)) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("weir: {e}");
+            e.exit_code()
+        }
+    };
+    // Don't wait for stray blocking tasks (a stdin read) on the way out.
+    runtime.shutdown_background();
+    std::process::exit(code);
+}
+
+/// clap's error text up to its usage section, on one line, without the `error:` prefix.
+fn one_line_usage_error(rendered: &str) -> String {
+    let text: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    text.join(" ").trim_start_matches("error: ").to_owned()
+}
+
+fn init_logs() {
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), CliError> {
+    let endpoint = Endpoint {
+        url: cli.endpoint_url,
+        region: cli.region,
+        local: cli.local,
+    };
+    let json = cli.json;
+    match cli.command {
+        Command::Serve { port, host } => commands::serve(&host, port, json).await,
+        Command::Bench(args) => bench::run(&endpoint, &args, json).await,
+        command => {
+            let counter = client::RequestCounter::default();
+            let (client, _local) = client::build(&endpoint, &counter).await;
+            let out = output::Out::new(json);
+            match command {
+                Command::Queues { prefix } => {
+                    commands::queues(&client, prefix.as_deref(), &out).await
+                }
+                Command::Create(a) => commands::create(&client, &a, &out).await,
+                Command::Send(a) => commands::send(&client, &a, &out).await,
+                Command::Peek { queue, n } => commands::peek(&client, &queue, n, &out).await,
+                Command::Stats { queue, watch } => {
+                    commands::stats(&client, &queue, watch, &out).await
+                }
+                Command::Redrive { dlq, to, rate } => {
+                    commands::redrive(&client, &dlq, to.as_deref(), rate, &out).await
+                }
+                Command::Purge { queue, yes } => commands::purge(&client, &queue, yes, &out).await,
+                Command::Serve { .. } | Command::Bench(_) => Ok(()),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn attributes_parse_as_name_equals_value() {
+        assert_eq!(parse_attr("k=v=w"), Ok(("k".into(), "v=w".into())));
+        assert!(parse_attr("=v").is_err());
+        assert!(parse_attr("novalue").is_err());
+    }
+
+    #[test]
+    fn usage_errors_fit_on_one_line() {
+        let e = Cli::try_parse_from(["weir", "peek"]).unwrap_err();
+        let line = one_line_usage_error(&e.render().to_string());
+        assert!(!line.contains('\n'));
+        assert!(line.contains("<QUEUE>"), "{line}");
+        assert!(!line.starts_with("error"), "{line}");
+    }
 }

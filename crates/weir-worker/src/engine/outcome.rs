@@ -11,12 +11,11 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::acker::{AckItem, AckMsg};
-use super::{Meta, Shared};
+use super::{Meta, Shared, Slot};
 use crate::handler::{Action, BoxError, classify, with_cancellation};
 use crate::retry::MAX_VISIBILITY;
 
@@ -38,6 +37,8 @@ pub(crate) enum Work {
     Handler(BoxFuture<'static, Result<(), BoxError>>),
     Undecodable(String),
     Panicked(String),
+    /// Cancelled (lease lost, or shutdown) before it started.
+    Skipped,
 }
 
 enum Outcome {
@@ -68,15 +69,16 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
 pub(crate) async fn process(
     shared: &Arc<Shared>,
     meta: Meta,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
     work: Work,
     key: u64,
     token: CancellationToken,
     lost: &AtomicBool,
 ) -> bool {
     let stats = &shared.sqs.stats;
-    stats.in_flight.increment(1.0);
     let outcome = match work {
+        Work::Skipped if lost.load(Ordering::SeqCst) => Outcome::LeaseLost,
+        Work::Skipped => Outcome::Cancelled,
         Work::Undecodable(error) => {
             stats.decode_failures.add(1);
             tracing::warn!(message_id = %meta.id, error = %error, "body does not decode");
@@ -103,7 +105,6 @@ pub(crate) async fn process(
             stats
                 .handler_latency
                 .record(started.elapsed().as_secs_f64());
-            shared.leases.unregister(key);
             match result {
                 None if lost.load(Ordering::SeqCst) => Outcome::LeaseLost,
                 None => Outcome::Cancelled,
@@ -127,7 +128,7 @@ pub(crate) async fn process(
             }
         }
     };
-    stats.in_flight.decrement(1.0);
+    shared.leases.unregister(key);
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {
@@ -158,7 +159,7 @@ pub(crate) async fn process(
     failed
 }
 
-fn ack(shared: &Shared, meta: &Meta, permit: OwnedSemaphorePermit) {
+fn ack(shared: &Shared, meta: &Meta, permit: Slot) {
     let item = AckItem {
         receipt: meta.receipt.clone(),
         received_at: meta.received_at,
@@ -230,7 +231,7 @@ fn truncate(s: &str, max: usize) -> &str {
 async fn dead_letter(
     shared: &Shared,
     meta: &Meta,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
     reason: &'static str,
     error: &str,
 ) {

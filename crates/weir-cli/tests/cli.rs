@@ -1,0 +1,372 @@
+//! End-to-end tests of the `weir` binary, against `weir serve` on a free port.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+
+/// A `weir` command with test credentials and nothing from the caller's AWS setup.
+fn weir() -> Command {
+    let mut c = Command::new(WEIR);
+    c.env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_ENDPOINT_URL_SQS")
+        .env_remove("AWS_PROFILE")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    c
+}
+
+/// `weir serve --port 0`, stopped (killed) when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut child = weir()
+            .args(["serve", "--port", "0", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("weir serve starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("first line");
+        let v: Value = serde_json::from_str(&line).expect("serve prints JSON");
+        let url = v["endpoint_url"].as_str().expect("endpoint_url").to_owned();
+        Self { child, url }
+    }
+
+    /// `weir --endpoint-url <server> args...`.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = weir();
+        c.arg("--endpoint-url").arg(&self.url).args(args);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("weir runs")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "weir {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut a = vec!["--json"];
+        a.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&a)).expect("JSON output")
+    }
+
+    fn visible(&self, queue: &str) -> u64 {
+        self.json(&["stats", queue])["visible"]
+            .as_u64()
+            .expect("visible")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn stderr_lines(out: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn create_send_peek_stats_and_purge() {
+    let s = Server::start();
+    let created = s.json(&[
+        "create",
+        "orders",
+        "--dlq",
+        "orders-dlq",
+        "--max-receive",
+        "3",
+    ]);
+    assert_eq!(created["queue"]["name"], "orders");
+    assert_eq!(created["dlq"]["name"], "orders-dlq");
+
+    // --body
+    let sent = s.json(&["send", "orders", "--body", "hello", "--attr", "tenant=acme"]);
+    assert_eq!(sent["sent"], 1);
+    // --file
+    let dir = std::env::temp_dir().join(format!("weir-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("body.json");
+    std::fs::write(&file, "{\"from\":\"file\"}").unwrap();
+    s.ok(&["send", "orders", "--file", file.to_str().unwrap()]);
+    // stdin, one message per line (blank lines skipped)
+    let mut child = s
+        .cmd(&["--json", "send", "orders"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"one\ntwo\n\nthree\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sent"], 3);
+    assert_eq!(v["message_ids"].as_array().unwrap().len(), 3);
+
+    // Peek shows them, warns, and leaves them in the queue.
+    let out = s.run(&["--json", "peek", "orders", "-n", "10"]);
+    assert!(out.status.success());
+    let peeked: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let bodies: Vec<&str> = peeked
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 5);
+    for b in ["hello", "{\"from\":\"file\"}", "one", "two", "three"] {
+        assert!(bodies.contains(&b), "{b} not in {bodies:?}");
+    }
+    let hello = peeked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["body"] == "hello")
+        .unwrap();
+    assert_eq!(hello["attributes"]["tenant"], "acme");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("receive count"));
+
+    let stats = s.json(&["stats", "orders"]);
+    assert_eq!(stats["visible"], 5);
+    assert_eq!(stats["in_flight"], 0);
+    assert_eq!(stats["delayed"], 0);
+    assert_eq!(stats["oldest_age_seconds"], Value::Null);
+    assert_eq!(stats["dlq"]["name"], "orders-dlq");
+    assert_eq!(stats["dlq"]["visible"], 0);
+
+    // No terminal, no --yes: refused, nothing purged.
+    let out = s.run(&["purge", "orders"]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = stderr_lines(&out);
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(err[0].starts_with("weir: refusing"), "{err:?}");
+    assert_eq!(s.visible("orders"), 5);
+
+    let purged = s.json(&["purge", "orders", "--yes"]);
+    assert!(purged["purged"].as_str().unwrap().ends_with("/orders"));
+    assert_eq!(s.visible("orders"), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn create_is_idempotent_and_reports_drift() {
+    let s = Server::start();
+    let first = s.json(&["create", "jobs", "--visibility", "30"]);
+    assert_eq!(first["drift"].as_array().unwrap().len(), 0);
+    let again = s.json(&["create", "jobs", "--visibility", "30"]);
+    assert_eq!(again["queue"]["url"], first["queue"]["url"]);
+    assert_eq!(again["drift"].as_array().unwrap().len(), 0);
+    let drift = s.json(&["create", "jobs", "--visibility", "60"]);
+    let d = &drift["drift"][0];
+    assert_eq!(d["attribute"], "VisibilityTimeout");
+    assert_eq!(d["expected"], "60");
+    assert_eq!(d["actual"], "30");
+    let listed = s.json(&["queues", "--prefix", "jo"]);
+    assert_eq!(listed[0]["name"], "jobs");
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn redrive_moves_dead_letters_back() {
+    let s = Server::start();
+    s.ok(&["create", "work", "--dlq", "work-dlq", "--max-receive", "1"]);
+    s.ok(&["send", "work", "--body", "poison"]);
+    // Each peek is a receive: the second one moves it past maxReceiveCount.
+    s.ok(&["peek", "work"]);
+    s.ok(&["peek", "work"]);
+    let stats = s.json(&["stats", "work"]);
+    assert_eq!(stats["visible"], 0);
+    assert_eq!(stats["dlq"]["visible"], 1);
+    let moved = s.json(&["redrive", "work-dlq"]);
+    assert_eq!(moved["status"], "COMPLETED");
+    assert_eq!(moved["moved"], 1);
+    assert_eq!(s.visible("work"), 1);
+    assert_eq!(s.visible("work-dlq"), 0);
+}
+
+#[test]
+fn an_unknown_queue_is_one_error_line_with_the_sqs_code_and_exit_1() {
+    let s = Server::start();
+    for args in [
+        &["stats", "nope"][..],
+        &["send", "nope", "--body", "x"],
+        &["peek", "nope"],
+        &["purge", "nope", "--yes"],
+    ] {
+        let out = s.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr_lines(&out);
+        assert_eq!(err.len(), 1, "{args:?}: {err:?}");
+        assert!(
+            err[0].starts_with("weir: AWS.SimpleQueueService.NonExistentQueue: "),
+            "{args:?}: {err:?}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let s = Server::start();
+    s.ok(&["create", "std"]);
+    for args in [
+        &["bogus"][..],
+        &["send"],
+        &["send", "std", "--body", "a", "--file", "f"],
+        &["peek", "std", "-n", "11"],
+        &["send", "std", "--body", "a", "--attr", "novalue"],
+        &["create", "q", "--max-receive", "3"],
+        &["--local", "--endpoint-url", "http://x", "queues"],
+        // Refused by weir before any call: a dedup id on a standard queue.
+        &["send", "std", "--body", "a", "--dedup", "d"],
+    ] {
+        let out = s.run(args);
+        let err = stderr_lines(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err:?}");
+        assert_eq!(err.len(), 1, "{args:?}: {err:?}");
+        assert!(err[0].starts_with("weir: "), "{args:?}: {err:?}");
+    }
+    assert_eq!(s.visible("std"), 0);
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let out = weir().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "130"] {
+        assert!(
+            help.contains(&format!("  {code}")),
+            "{code} missing from:\n{help}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let mut s = Server::start();
+    s.ok(&["create", "x"]);
+    let pid = s.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = s.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn bench_local_loses_nothing() {
+    let out = weir()
+        .args(["bench", "--local", "--messages", "2000", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let weir = &v["weir"];
+    assert_eq!(weir["lost"], 0);
+    assert_eq!(weir["sent"], 2000);
+    assert_eq!(weir["processed"], 2000);
+    assert!(weir["throughput_msg_per_s"].as_f64().unwrap() > 0.0);
+    assert!(
+        weir["latency"]["p99_ms"].as_f64().unwrap() >= weir["latency"]["p50_ms"].as_f64().unwrap()
+    );
+    // 2000 messages in batches of 10: 200 SendMessageBatch calls.
+    assert_eq!(weir["requests"]["SendMessageBatch"], 200);
+    assert!(weir["requests"]["ReceiveMessage"].as_u64().unwrap() >= 200);
+    assert_eq!(v["raw"], Value::Null);
+}
+
+#[test]
+fn bench_baseline_raw_prints_ratios() {
+    let out = weir()
+        .args([
+            "bench",
+            "--local",
+            "--messages",
+            "500",
+            "--baseline",
+            "raw",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["raw"]["lost"], 0);
+    assert_eq!(v["raw"]["processed"], 500);
+    assert!(v["ratios"]["throughput"].as_f64().unwrap() > 0.0);
+    assert!(v["ratios"]["requests_per_message"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn bench_fifo_keeps_every_message() {
+    let out = weir()
+        .args([
+            "bench",
+            "--local",
+            "--messages",
+            "300",
+            "--fifo",
+            "--groups",
+            "4",
+            "--baseline",
+            "raw",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["fifo"], true);
+    assert_eq!(v["weir"]["lost"], 0);
+    assert_eq!(v["weir"]["duplicates"], 0);
+    assert_eq!(v["weir"]["processed"], 300);
+    // The baseline sends the same ids: its dedup ids must differ from weir's.
+    assert_eq!(v["raw"]["processed"], 300);
+    assert_eq!(v["raw"]["lost"], 0);
+}
