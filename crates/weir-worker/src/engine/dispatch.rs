@@ -1,0 +1,245 @@
+//! The dispatcher: holds received messages until the handler service is ready, keeps
+//! FIFO groups in sequence, and spawns one task per message.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::poll_fn;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::Service;
+use tower::util::BoxService;
+
+use super::outcome::{Work, process};
+use super::{Job, Shared};
+use crate::handler::BoxError;
+
+/// A handler finished (FIFO only): its group may go on, or, when it failed, the rest
+/// of the group in hand is released.
+pub(crate) struct Done {
+    pub(crate) group: String,
+    pub(crate) failed: bool,
+}
+
+struct Group<Req> {
+    busy: bool,
+    queue: VecDeque<Job<Req>>,
+}
+
+/// Messages received and not started yet.
+pub(crate) struct Pending<Req> {
+    fifo: bool,
+    plain: VecDeque<Job<Req>>,
+    groups: HashMap<String, Group<Req>>,
+    ready: VecDeque<String>,
+}
+
+impl<Req> Pending<Req> {
+    fn new(fifo: bool) -> Self {
+        Self {
+            fifo,
+            plain: VecDeque::new(),
+            groups: HashMap::new(),
+            ready: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, job: Job<Req>) {
+        match job.meta.group.clone().filter(|_| self.fifo) {
+            None => self.plain.push_back(job),
+            Some(g) => {
+                let group = self.groups.entry(g.clone()).or_insert_with(|| Group {
+                    busy: false,
+                    queue: VecDeque::new(),
+                });
+                group.queue.push_back(job);
+                if !group.busy && group.queue.len() == 1 {
+                    self.ready.push_back(g);
+                }
+            }
+        }
+    }
+
+    fn has_startable(&self) -> bool {
+        !self.plain.is_empty() || !self.ready.is_empty()
+    }
+
+    fn pop(&mut self) -> Option<Job<Req>> {
+        if let Some(job) = self.plain.pop_front() {
+            return Some(job);
+        }
+        let g = self.ready.pop_front()?;
+        let group = self.groups.get_mut(&g)?;
+        group.busy = true;
+        group.queue.pop_front()
+    }
+
+    /// A group's handler finished: the group may start its next message, or, after a
+    /// failure, give back the rest (returned).
+    fn done(&mut self, d: &Done) -> Vec<Job<Req>> {
+        let Some(group) = self.groups.get_mut(&d.group) else {
+            return Vec::new();
+        };
+        group.busy = false;
+        let released = if d.failed {
+            group.queue.drain(..).collect()
+        } else {
+            Vec::new()
+        };
+        if group.queue.is_empty() {
+            self.groups.remove(&d.group);
+        } else {
+            self.ready.push_back(d.group.clone());
+        }
+        released
+    }
+
+    pub(crate) fn drain(&mut self) -> Vec<Job<Req>> {
+        let mut all: Vec<Job<Req>> = self.plain.drain(..).collect();
+        for (_, g) in self.groups.drain() {
+            all.extend(g.queue);
+        }
+        self.ready.clear();
+        all
+    }
+}
+
+pub(crate) struct Dispatcher<Req> {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) service: BoxService<Req, (), BoxError>,
+    pub(crate) jobs: mpsc::UnboundedReceiver<Vec<Job<Req>>>,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) force: CancellationToken,
+}
+
+impl<Req: Send + 'static> Dispatcher<Req> {
+    /// Runs until `stop` fires (or the pollers are gone), then returns every message
+    /// received and not started, for release.
+    pub(crate) async fn run(self, stop: CancellationToken) -> Vec<Job<Req>> {
+        let Self {
+            shared,
+            mut service,
+            mut jobs,
+            tracker,
+            force,
+        } = self;
+        let ctx = Ctx {
+            shared,
+            tracker,
+            force,
+        };
+        let fifo = ctx.shared.settings.fifo;
+        let mut pending = Pending::new(fifo);
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let mut next_key: u64 = 0;
+        loop {
+            let startable = pending.has_startable();
+            tokio::select! {
+                biased;
+                () = stop.cancelled() => break,
+                Some(done) = done_rx.recv() => {
+                    let released = pending.done(&done);
+                    if !released.is_empty() {
+                        ctx.release_group(released);
+                    }
+                }
+                ready = poll_fn(|cx| service.poll_ready(cx)), if startable => {
+                    let Some(job) = pending.pop() else { continue };
+                    match ready {
+                        Ok(()) => {
+                            next_key += 1;
+                            ctx.start(&mut service, job, next_key, fifo.then(|| done_tx.clone()));
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "the handler service failed and cannot be used; shutting the worker down");
+                            pending.push(job);
+                            ctx.shared.health.shutdown.cancel();
+                            break;
+                        }
+                    }
+                }
+                batch = jobs.recv() => match batch {
+                    Some(batch) => {
+                        for job in batch {
+                            if job.req.is_err() {
+                                // Undecodable: no handler to wait for.
+                                next_key += 1;
+                                ctx.start(&mut service, job, next_key, fifo.then(|| done_tx.clone()));
+                            } else {
+                                pending.push(job);
+                            }
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+        jobs.close();
+        let mut left = pending.drain();
+        while let Ok(batch) = jobs.try_recv() {
+            left.extend(batch);
+        }
+        left
+    }
+}
+
+struct Ctx {
+    shared: Arc<Shared>,
+    tracker: TaskTracker,
+    force: CancellationToken,
+}
+
+impl Ctx {
+    fn release_group<Req: Send + 'static>(&self, jobs: Vec<Job<Req>>) {
+        let shared = self.shared.clone();
+        self.tracker.spawn(async move {
+            let (receipts, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+                jobs.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
+            let stats = &shared.sqs.stats;
+            stats.released_on_failure.add(receipts.len() as u64);
+            let _gate = shared.leases.gate.read().await;
+            stats.released.add(shared.sqs.release(&receipts).await);
+            drop(permits);
+        });
+    }
+
+    fn start<Req: Send + 'static>(
+        &self,
+        service: &mut BoxService<Req, (), BoxError>,
+        job: Job<Req>,
+        key: u64,
+        done: Option<mpsc::UnboundedSender<Done>>,
+    ) {
+        let Job { meta, req, permit } = job;
+        let work = match req {
+            Err(error) => Work::Undecodable(error),
+            Ok(req) => match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req))) {
+                Ok(fut) => Work::Handler(fut),
+                Err(panic) => Work::Panicked(super::outcome::panic_message(&*panic)),
+            },
+        };
+        let token = self.force.child_token();
+        let lost = Arc::new(AtomicBool::new(false));
+        if matches!(work, Work::Handler(_)) {
+            self.shared.leases.register(
+                key,
+                &meta.receipt,
+                meta.received_at,
+                self.shared.settings.visibility,
+                token.clone(),
+                lost.clone(),
+            );
+        }
+        let shared = self.shared.clone();
+        self.tracker.spawn(async move {
+            let group = meta.group.clone();
+            let failed = process(&shared, meta, permit, work, key, token, &lost).await;
+            if let (Some(tx), Some(group)) = (done, group) {
+                let _ = tx.send(Done { group, failed });
+            }
+        });
+    }
+}

@@ -1,0 +1,221 @@
+//! Leases: one task keeps the messages whose handlers are running invisible, extending
+//! them with `ChangeMessageVisibilityBatch` (chunks of 10) before they expire. When an
+//! extension fails, or a lease reaches its maximum length, the handler's token fires.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, RwLock};
+use tokio::time::{Instant, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::ops::{EntryResult, Sqs};
+
+pub(crate) struct Entry {
+    receipt: String,
+    received_at: Instant,
+    visible_until: Instant,
+    token: CancellationToken,
+    lost: Arc<AtomicBool>,
+}
+
+/// The lease table, shared by the handler tasks (register/unregister) and the lease task.
+pub(crate) struct Leases {
+    entries: Mutex<HashMap<u64, Entry>>,
+    wake: Notify,
+    /// Held (write) while an extension batch is in flight; a handler that is about to
+    /// change its message's visibility itself takes it (read) first, so an extension
+    /// never overwrites a retry backoff or a release.
+    pub(crate) gate: RwLock<()>,
+    pub(crate) enabled: bool,
+}
+
+impl Leases {
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            wake: Notify::new(),
+            gate: RwLock::new(()),
+            enabled,
+        }
+    }
+
+    pub(crate) fn register(
+        &self,
+        key: u64,
+        receipt: &str,
+        received_at: Instant,
+        visibility: Duration,
+        token: CancellationToken,
+        lost: Arc<AtomicBool>,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let entry = Entry {
+            receipt: receipt.to_owned(),
+            received_at,
+            visible_until: received_at + visibility,
+            token,
+            lost,
+        };
+        let was_empty = {
+            let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = map.is_empty();
+            map.insert(key, entry);
+            was_empty
+        };
+        if was_empty {
+            self.wake.notify_one();
+        }
+    }
+
+    pub(crate) fn unregister(&self, key: u64) {
+        if self.enabled {
+            self.entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key);
+        }
+    }
+}
+
+pub(crate) struct LeaseTask {
+    pub(crate) sqs: Arc<Sqs>,
+    pub(crate) leases: Arc<Leases>,
+    /// Visibility given by each extension.
+    pub(crate) visibility: Duration,
+    /// Extend when a message has this long (or less) left.
+    pub(crate) threshold: Duration,
+    /// A lease never lasts longer than this from the receive.
+    pub(crate) max_total: Duration,
+}
+
+fn secs(d: Duration) -> i32 {
+    i32::try_from(d.as_secs()).unwrap_or(i32::MAX)
+}
+
+impl LeaseTask {
+    pub(crate) async fn run(self, stop: CancellationToken) {
+        loop {
+            let now = Instant::now();
+            let mut due: Vec<(u64, String, i32)> = Vec::new();
+            let mut expired: Vec<u64> = Vec::new();
+            let mut next = now + self.threshold.max(Duration::from_secs(1));
+            {
+                let map = self
+                    .leases
+                    .entries
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                for (key, e) in map.iter() {
+                    let extend_at = e.visible_until.checked_sub(self.threshold).unwrap_or(now);
+                    if extend_at <= now {
+                        let used = now.saturating_duration_since(e.received_at);
+                        let grant = self.visibility.min(self.max_total.saturating_sub(used));
+                        // Extend only when it moves the deadline (by a second or more);
+                        // otherwise the lease is at its maximum and ends when it runs out.
+                        if now + grant >= e.visible_until + Duration::from_secs(1) {
+                            due.push((*key, e.receipt.clone(), secs(grant)));
+                        } else if e.visible_until <= now {
+                            expired.push(*key);
+                        } else {
+                            next = next.min(e.visible_until);
+                        }
+                    } else {
+                        next = next.min(extend_at);
+                    }
+                }
+            }
+            for key in expired {
+                tracing::warn!("lease reached its maximum length; cancelling the handler");
+                self.lose(key);
+            }
+            let mut failed = false;
+            if !due.is_empty() {
+                let _gate = self.leases.gate.write().await;
+                for chunk in due.chunks(10) {
+                    let entries: Vec<(&str, i32)> =
+                        chunk.iter().map(|(_, r, s)| (r.as_str(), *s)).collect();
+                    let sent = Instant::now();
+                    match self.sqs.change_visibility_batch(&entries).await {
+                        Ok(results) => {
+                            for ((key, _, grant), result) in chunk.iter().zip(results) {
+                                match result {
+                                    EntryResult::Ok => self.extended(*key, sent, *grant),
+                                    EntryResult::Failed { code, .. } => {
+                                        tracing::warn!(
+                                            code,
+                                            "lease extension refused; cancelling the handler"
+                                        );
+                                        self.lose(*key);
+                                    }
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            // Try again soon; a message whose visibility runs out meanwhile
+                            // is lost at the next pass.
+                            tracing::warn!(error = %e, "lease extension failed; retrying");
+                            let retry_at = Instant::now() + Duration::from_secs(1);
+                            for (key, _, _) in chunk {
+                                self.retry_or_lose(*key, retry_at);
+                            }
+                            next = next.min(retry_at);
+                            failed = true;
+                        }
+                    }
+                }
+                if !failed {
+                    continue;
+                }
+            }
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = sleep_until(next) => {}
+                () = self.leases.wake.notified() => {}
+            }
+        }
+    }
+
+    fn extended(&self, key: u64, sent: Instant, grant: i32) {
+        let mut map = self
+            .leases
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(e) = map.get_mut(&key) {
+            e.visible_until = sent + Duration::from_secs(u64::try_from(grant).unwrap_or(0));
+            self.sqs.stats.lease_extensions.add(1);
+        }
+    }
+
+    fn retry_or_lose(&self, key: u64, retry_at: Instant) {
+        let expired = {
+            let map = self
+                .leases
+                .entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            map.get(&key).is_some_and(|e| e.visible_until <= retry_at)
+        };
+        if expired {
+            self.lose(key);
+        }
+    }
+
+    fn lose(&self, key: u64) {
+        let entry = self
+            .leases
+            .entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        if let Some(e) = entry {
+            e.lost.store(true, Ordering::SeqCst);
+            e.token.cancel();
+        }
+    }
+}

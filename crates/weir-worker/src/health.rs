@@ -1,0 +1,163 @@
+//! Health, pause/resume and shutdown, from outside the running worker.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::{Semaphore, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// A snapshot of a worker's health, for a `/healthz` endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Health {
+    /// The worker is running (between the start of `run_until` and the end of its
+    /// shutdown).
+    pub live: bool,
+    /// The worker is live, not paused, not shutting down, and its last receive
+    /// succeeded. False while receives fail.
+    pub ready: bool,
+    /// Polling is paused with [`WorkerHandle::pause`].
+    pub paused: bool,
+    /// When a receive last succeeded (tokio's clock), if ever.
+    pub last_successful_poll: Option<Instant>,
+    /// Messages received and not yet finished (handled and acked, or given back).
+    pub in_flight: usize,
+}
+
+pub(crate) struct HealthState {
+    pub(crate) live: AtomicBool,
+    pub(crate) shutting_down: AtomicBool,
+    failing: AtomicBool,
+    last_ok: Mutex<Option<Instant>>,
+    pub(crate) paused: watch::Sender<bool>,
+    pub(crate) shutdown: CancellationToken,
+    slots: Arc<Semaphore>,
+    concurrency: usize,
+}
+
+impl HealthState {
+    pub(crate) fn new(concurrency: usize, slots: Arc<Semaphore>) -> Self {
+        Self {
+            live: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
+            last_ok: Mutex::new(None),
+            paused: watch::Sender::new(false),
+            shutdown: CancellationToken::new(),
+            slots,
+            concurrency,
+        }
+    }
+
+    pub(crate) fn poll_ok(&self) {
+        *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        if self.failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("receiving again; the worker is ready");
+        }
+    }
+
+    pub(crate) fn poll_failed(&self, err: &weir_sqs::Error) {
+        if !self.failing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %err, retryable = err.is_retryable(), "receive failed; backing off and retrying, the worker is not ready until a receive succeeds");
+        }
+    }
+
+    fn snapshot(&self) -> Health {
+        let live = self.live.load(Ordering::Relaxed);
+        let paused = *self.paused.borrow();
+        let failing = self.failing.load(Ordering::Relaxed);
+        let shutting_down = self.shutting_down.load(Ordering::Relaxed);
+        let last_successful_poll = *self.last_ok.lock().unwrap_or_else(|p| p.into_inner());
+        Health {
+            live,
+            ready: live && !paused && !failing && !shutting_down && last_successful_poll.is_some(),
+            paused,
+            last_successful_poll,
+            in_flight: self
+                .concurrency
+                .saturating_sub(self.slots.available_permits()),
+        }
+    }
+}
+
+/// A cheap, cloneable handle on a worker: its health, pause/resume, and shutdown.
+///
+/// Get it with [`Worker::handle`](crate::Worker::handle) before running the worker.
+#[derive(Clone)]
+pub struct WorkerHandle {
+    pub(crate) state: Arc<HealthState>,
+}
+
+impl std::fmt::Debug for WorkerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerHandle")
+            .field("health", &self.health())
+            .finish()
+    }
+}
+
+impl WorkerHandle {
+    /// The worker's health now.
+    #[must_use]
+    pub fn health(&self) -> Health {
+        self.state.snapshot()
+    }
+
+    /// Stops receiving new messages; running handlers go on. Readiness turns false.
+    pub fn pause(&self) {
+        self.state.paused.send_replace(true);
+    }
+
+    /// Starts receiving again after [`pause`](Self::pause).
+    pub fn resume(&self) {
+        self.state.paused.send_replace(false);
+    }
+
+    /// Starts a lossless shutdown (see [`Worker::run_until`](crate::Worker::run_until)).
+    pub fn shutdown(&self) {
+        self.state.shutdown.cancel();
+    }
+
+    /// A handle that can only start the shutdown.
+    #[must_use]
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            token: self.state.shutdown.clone(),
+        }
+    }
+}
+
+/// Starts a worker's lossless shutdown from anywhere (a signal handler, another task).
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn f(worker: weir_worker::Worker<String>) {
+/// let stop = worker.shutdown_handle();
+/// tokio::spawn(async move {
+///     // e.g. tokio::signal::ctrl_c().await
+///     tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+///     stop.shutdown();
+/// });
+/// let report = worker.run().await;
+/// # let _ = report;
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle {
+    token: CancellationToken,
+}
+
+impl ShutdownHandle {
+    /// Starts the shutdown. Calling it again does nothing.
+    pub fn shutdown(&self) {
+        self.token.cancel();
+    }
+
+    /// Whether the shutdown was started.
+    #[must_use]
+    pub fn is_shutdown(&self) -> bool {
+        self.token.is_cancelled()
+    }
+}

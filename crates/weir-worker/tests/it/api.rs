@@ -1,0 +1,192 @@
+//! The public surface: builder validation, the Handler trait, the Router.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use serde::Deserialize;
+use weir_sqs::{Queue, QueueAttributes};
+use weir_worker::{
+    AckBatching, Handler, HandlerError, Lease, Message, RetryPolicy, Router, Worker, async_trait,
+    dlq_attributes, handler_fn, handler_service,
+};
+
+use crate::support::{Count, assert_accounted, attrs_of, env, run_until_done};
+
+fn noop() -> weir_worker::HandlerFn<
+    impl FnMut(Message<u32>) -> std::future::Ready<Result<(), HandlerError>> + Clone,
+> {
+    handler_fn(|_m: Message<u32>| std::future::ready(Ok(())))
+}
+
+#[tokio::test]
+async fn build_refuses_bad_settings_naming_the_limit() {
+    let client = weir_local::LocalSqs::new().client();
+    let q = Queue::with_attributes(client, "http://sqs.invalid/1/q", QueueAttributes::default());
+    let err = |b: weir_worker::WorkerBuilder<u32>| b.build().unwrap_err();
+    let b = || Worker::builder(q.clone()).handler(noop());
+    assert_eq!(
+        Worker::<u32>::builder(q.clone())
+            .build()
+            .unwrap_err()
+            .setting(),
+        "handler"
+    );
+    let e = err(b().concurrency(0));
+    assert_eq!(e.setting(), "concurrency");
+    assert!(e.to_string().contains("10000"), "{e}");
+    assert_eq!(err(b().concurrency(5).pollers(6)).setting(), "pollers");
+    let e = err(b().wait_time(Duration::from_secs(21)));
+    assert!(e.to_string().contains("20 s"), "{e}");
+    let e = err(b().visibility_timeout(Duration::from_secs(43_201)));
+    assert!(e.to_string().contains("43 200"), "{e}");
+    assert_eq!(err(b().max_attempts(0)).setting(), "max_attempts");
+    let e = err(b().ack_batching(AckBatching::new().max_batch(11)));
+    assert!(e.to_string().contains("1 to 10"), "{e}");
+    let e = err(b()
+        .visibility_timeout(Duration::from_secs(30))
+        .lease(Lease::new().threshold(Duration::from_secs(30))));
+    assert_eq!(e.setting(), "lease");
+    assert_eq!(
+        err(b().lease(Lease::new().max_total(Duration::from_secs(50_000)))).setting(),
+        "lease"
+    );
+    let e = err(b().retry_policy(RetryPolicy::fixed(Duration::from_secs(50_000))));
+    assert!(e.to_string().contains("12 h"), "{e}");
+    assert_eq!(
+        err(b().poll_backoff_max(Duration::ZERO)).setting(),
+        "poll_backoff_max"
+    );
+    assert!(b().build().is_ok());
+}
+
+#[tokio::test]
+async fn a_fifo_queue_needs_a_fifo_dlq() {
+    let env = env();
+    let q = env.fifo("needs.fifo").await;
+    let e = Worker::builder(q)
+        .handler(noop())
+        .dead_letter(weir_worker::DeadLetter::new("http://x/1/plain"))
+        .build()
+        .unwrap_err();
+    assert_eq!(e.setting(), "dead_letter");
+    assert!(e.to_string().contains("FIFO"));
+}
+
+struct Totals {
+    sum: Arc<Mutex<u32>>,
+}
+
+#[async_trait]
+impl Handler<u32> for Totals {
+    async fn handle(&self, msg: Message<u32>) -> Result<(), HandlerError> {
+        *self.sum.lock().unwrap() += msg
+            .body()
+            .map_err(|e| HandlerError::reject(e.to_string()))?;
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_struct_handler_runs() {
+    let env = env();
+    let q = env.queue("trait", &[]).await;
+    env.send(&q, (1..=10).map(|i| i.to_string())).await;
+    let sum = Arc::new(Mutex::new(0));
+    let worker = Worker::builder(q.clone())
+        .handler(handler_service(Totals { sum: sum.clone() }))
+        .build()
+        .unwrap();
+    let s = sum.clone();
+    let report = run_until_done(worker, Duration::from_secs(30), move || {
+        *s.lock().unwrap() == 55
+    })
+    .await;
+    assert_eq!(report.acked, 10);
+}
+
+#[derive(Deserialize)]
+struct Placed {
+    id: u64,
+}
+#[derive(Deserialize)]
+struct Cancelled {
+    id: u64,
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_router_dispatches_by_type_tag() {
+    let env = env();
+    let dlq = env.queue("router-dlq", &[]).await;
+    let q = env.queue("router", &[]).await;
+    let send = |tag: &'static str, body: &'static str| {
+        let client = env.client.clone();
+        let url = q.url().to_owned();
+        async move {
+            client
+                .send_message()
+                .queue_url(url)
+                .message_body(body)
+                .message_attributes(
+                    "weir.type",
+                    MessageAttributeValue::builder()
+                        .data_type("String")
+                        .string_value(tag)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    send("Placed", r#"{"id":1}"#).await;
+    send("Cancelled", r#"{"id":2}"#).await;
+    send("Refunded", r#"{"id":3}"#).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (s1, s2) = (seen.clone(), seen.clone());
+    let calls = Count::default();
+    let router = Router::new()
+        .route(
+            "Placed",
+            handler_fn(move |m: Message<Placed>| {
+                let s = s1.clone();
+                async move {
+                    s.lock().unwrap().push(("placed", m.body().unwrap().id));
+                    Ok::<_, HandlerError>(())
+                }
+            }),
+        )
+        .route(
+            "Cancelled",
+            handler_fn(move |m: Message<Cancelled>| {
+                let s = s2.clone();
+                async move {
+                    s.lock().unwrap().push(("cancelled", m.body().unwrap().id));
+                    Ok::<_, HandlerError>(())
+                }
+            }),
+        );
+    let c = calls.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(
+            tower::ServiceBuilder::new()
+                .map_request(move |m: Message<serde_json::Value>| {
+                    c.inc();
+                    m
+                })
+                .service(router),
+        )
+        .dead_letter(&dlq)
+        .build()
+        .unwrap();
+    let report = run_until_done(worker, Duration::from_secs(30), || calls.get() == 3).await;
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort_unstable();
+    assert_eq!(seen, vec![("cancelled", 2), ("placed", 1)]);
+    assert_eq!(report.dead_lettered, 1);
+    assert_accounted(&report);
+    let dead = env.drain(dlq.url()).await;
+    assert_eq!(dead.len(), 1);
+    assert!(attrs_of(&dead[0])[dlq_attributes::ERROR].contains("Refunded"));
+}

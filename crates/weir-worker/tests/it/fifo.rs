@@ -1,0 +1,162 @@
+//! FIFO queues: order per group under failures, groups in parallel, released rest of a
+//! failed group, acks not delayed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use weir_worker::{AckBatching, HandlerError, Message, RetryPolicy, Worker, handler_fn};
+
+use crate::support::{assert_accounted, env, run_until_done};
+
+#[derive(Default)]
+struct Log {
+    /// Per group: the sequence numbers that succeeded, in order.
+    done: HashMap<String, Vec<u32>>,
+    busy: HashSet<String>,
+    overlaps: usize,
+    parallel_peak: usize,
+}
+
+#[tokio::test(start_paused = true)]
+async fn order_holds_per_group_under_failures_with_many_groups() {
+    let env = env();
+    let q = env.fifo("orders.fifo").await;
+    const GROUPS: u32 = 25;
+    const PER_GROUP: u32 = 16;
+    let mut items = Vec::new();
+    for seq in 0..PER_GROUP {
+        for g in 0..GROUPS {
+            items.push((format!("{seq}"), Some(format!("g{g}"))));
+        }
+    }
+    env.send_grouped(&q, items).await;
+    let log = Arc::new(Mutex::new(Log::default()));
+    let l = log.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let l = l.clone();
+            async move {
+                let group = m.group_id().unwrap().to_owned();
+                let seq = *m.body().unwrap();
+                {
+                    let mut log = l.lock().unwrap();
+                    if !log.busy.insert(group.clone()) {
+                        log.overlaps += 1;
+                    }
+                    log.parallel_peak = log.parallel_peak.max(log.busy.len());
+                }
+                tokio::time::sleep(Duration::from_millis(u64::from(seq % 4) * 10)).await;
+                // Deterministic failures: about one in four first attempts fails.
+                let fail = m.receive_count() == 1
+                    && (seq * 7 + group.len() as u32 * 3 + seq / 3).is_multiple_of(4);
+                let mut log = l.lock().unwrap();
+                log.busy.remove(&group);
+                if fail {
+                    return Err(HandlerError::retry("flaky"));
+                }
+                log.done.entry(group).or_default().push(seq);
+                Ok(())
+            }
+        }))
+        .concurrency(40)
+        .pollers(4)
+        .retry_policy(RetryPolicy::fixed(Duration::from_secs(1)))
+        .build()
+        .unwrap();
+    let report = run_until_done(worker, Duration::from_secs(600), || {
+        log.lock()
+            .unwrap()
+            .done
+            .values()
+            .map(Vec::len)
+            .sum::<usize>()
+            == (GROUPS * PER_GROUP) as usize
+    })
+    .await;
+    {
+        let log = log.lock().unwrap();
+        assert_eq!(log.overlaps, 0, "a group never runs two messages at once");
+        assert!(log.parallel_peak > 1, "groups run in parallel");
+        for (g, seqs) in &log.done {
+            assert_eq!(
+                *seqs,
+                (0..PER_GROUP).collect::<Vec<_>>(),
+                "group {g} out of order"
+            );
+        }
+    }
+    assert!(report.retried > 0);
+    assert_eq!(report.acked, u64::from(GROUPS * PER_GROUP));
+    assert_accounted(&report);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_releases_the_rest_of_its_group() {
+    let env = env();
+    let q = env.fifo("release.fifo").await;
+    env.send_grouped(&q, (0..5).map(|i| (i.to_string(), Some("g".to_owned()))))
+        .await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let o = o.clone();
+            async move {
+                let seq = *m.body().unwrap();
+                if seq == 1 && m.receive_count() == 1 {
+                    return Err(HandlerError::retry("first try of 1 fails"));
+                }
+                o.lock().unwrap().push(seq);
+                Ok(())
+            }
+        }))
+        .retry_policy(RetryPolicy::fixed(Duration::from_secs(2)))
+        .build()
+        .unwrap();
+    let report = run_until_done(worker, Duration::from_secs(120), || {
+        order.lock().unwrap().len() == 5
+    })
+    .await;
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+    assert_eq!(report.released_on_failure, 3, "2, 3 and 4 were given back");
+    assert_eq!(report.retried, 1);
+    assert_accounted(&report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn fifo_acks_are_not_delayed() {
+    let env = env();
+    let q = env.fifo("fast.fifo").await;
+    // 30 messages of one group: the next batch of a group is only delivered after the
+    // previous messages are deleted.
+    env.send_grouped(&q, (0..30).map(|i| (i.to_string(), Some("one".to_owned()))))
+        .await;
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let o = o.clone();
+            async move {
+                o.lock().unwrap().push(*m.body().unwrap());
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .ack_batching(AckBatching::new().interval(Duration::from_secs(5)))
+        .wait_time(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let report = run_until_done(worker, Duration::from_secs(120), || {
+        order.lock().unwrap().len() == 30
+    })
+    .await;
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(*order.lock().unwrap(), (0..30).collect::<Vec<_>>());
+    assert_eq!(report.acked, 30);
+}

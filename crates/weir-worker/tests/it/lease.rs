@@ -1,0 +1,153 @@
+//! Leases: a long handler's message stays invisible; a lost lease cancels the handler.
+
+use std::time::Duration;
+
+use weir_worker::{HandlerError, Lease, Message, Worker, current_cancellation, handler_fn};
+
+use crate::support::{Count, assert_accounted, env, run_until_done, spawn, wait_for};
+
+/// Counts the drop of the handler's future.
+struct OnDrop(Count);
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.inc();
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_ten_minute_handler_keeps_its_message_invisible() {
+    let env = env();
+    let q = env.queue("lease-long", &[]).await;
+    env.send(&q, ["1".to_owned()]).await;
+    let done = Count::default();
+    let d = done.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |_m: Message<u32>| {
+            let d = d.clone();
+            async move {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                d.inc();
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .visibility_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let (handle, task) = spawn(worker);
+    // Another consumer keeps looking for the message while the handler runs.
+    let mut stolen = 0;
+    while done.get() == 0 {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stolen += env
+            .client
+            .receive_message()
+            .queue_url(q.url())
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+            .len();
+    }
+    handle.shutdown();
+    let report = task.await.unwrap();
+    assert_eq!(stolen, 0, "the message never became visible");
+    assert!(report.lease_extensions >= 19, "{report:?}");
+    assert_eq!(report.leases_lost, 0);
+    assert_eq!(report.acked, 1);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_extension_cancels_the_handler() {
+    let env = env();
+    let q = env.queue("lease-lost", &[]).await;
+    env.send(&q, ["1".to_owned()]).await;
+    let dropped = Count::default();
+    let saw_token = Count::default();
+    let (d, s) = (dropped.clone(), saw_token.clone());
+    let client = env.client.clone();
+    let url = q.url().to_owned();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let (d, s, client, url) = (d.clone(), s.clone(), client.clone(), url.clone());
+            async move {
+                let _guard = OnDrop(d);
+                let token = current_cancellation().unwrap();
+                let watcher = tokio::spawn(async move {
+                    token.cancelled().await;
+                    s.inc();
+                });
+                // Someone else takes the message: our receipt handle goes stale.
+                client
+                    .change_message_visibility()
+                    .queue_url(&url)
+                    .receipt_handle(m.receipt_handle())
+                    .visibility_timeout(0)
+                    .send()
+                    .await
+                    .unwrap();
+                let other = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .visibility_timeout(3600)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(other.messages.unwrap_or_default().len(), 1);
+                tokio::time::sleep(Duration::from_secs(600)).await;
+                drop(watcher);
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .visibility_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let report = run_until_done(worker, Duration::from_secs(120), || dropped.get() == 1).await;
+    assert_eq!(saw_token.get(), 1, "the handler's token fired");
+    assert_eq!(report.leases_lost, 1);
+    assert_eq!(report.acked, 0);
+    assert_accounted(&report);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_ends_at_its_maximum_length() {
+    let env = env();
+    let q = env.queue("lease-max", &[]).await;
+    env.send(&q, ["1".to_owned()]).await;
+    let dropped = Count::default();
+    let acked = Count::default();
+    let (d, a) = (dropped.clone(), acked.clone());
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let (d, a) = (d.clone(), a.clone());
+            async move {
+                if m.receive_count() == 1 {
+                    let _guard = OnDrop(d);
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                a.inc();
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .visibility_timeout(Duration::from_secs(10))
+        .lease(Lease::new().max_total(Duration::from_secs(30)))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let (handle, task) = spawn(worker);
+    wait_for(Duration::from_secs(120), || acked.get() == 1).await;
+    let took = start.elapsed();
+    handle.shutdown();
+    let report = task.await.unwrap();
+    assert_eq!(dropped.get(), 1, "the first handler was cancelled");
+    assert!(
+        took >= Duration::from_secs(30) && took < Duration::from_secs(45),
+        "{took:?}"
+    );
+    assert_eq!(report.leases_lost, 1);
+    assert_eq!(report.acked, 1);
+    assert_accounted(&report);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
