@@ -1,0 +1,538 @@
+//! Chaos suite: the producer and the worker through injected faults, in process.
+//!
+//! Each test runs one fault kind (500 InternalError, 503 ServiceUnavailable,
+//! ThrottlingException, RequestThrottled, OverLimit, added latency, dropped connections,
+//! lost responses, and all of them mixed) at 20 % of every SQS request, on weir-local
+//! under paused time, and proves:
+//!
+//! - **none lost**: every id the producer was asked to send is handled at least once
+//!   (the producer re-sends what `send_batch` reports failed, as a caller must), and at
+//!   the end nothing is left in the queue (visible or in flight) nor in the DLQ;
+//! - **duplicates bounded**: `handled - distinct` is at most
+//!   `10 × lost SendMessageBatch responses + lost SendMessage responses + ack failures +
+//!   lost leases + possible duplicates` (see [`Outcome::duplicate_bound`]): a duplicate needs either a send that happened
+//!   although the client saw it fail, or a delete that did not happen;
+//! - **recovery**: after the faults are cleared, a second wave is sent and handled, and
+//!   the worker reports ready again.
+//!
+//! Each test prints its row of the table in RELIABILITY.md; run
+//! `cargo test -p weir-integration-tests --test chaos -- --nocapture --test-threads 1`.
+//!
+//! Reproducibility: faults are drawn from fastrand's thread-local RNG (weir-local, the
+//! SDK's retry jitter and the worker's backoff jitter all use it), seeded at the start of
+//! each test; each test runs on its own current-thread runtime under paused time, and its
+//! SDK client has its own retry partition (so the SDK's retry token bucket is not shared
+//! between tests). Set `WEIR_CHAOS_SEED` to replay a seed.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::retry::RetryPartition;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use tokio::time::Instant;
+use weir_local::{FaultAction, FaultRule, LocalConnector, LocalSqs};
+use weir_sqs::{Producer, QueueSpec};
+use weir_worker::{HandlerError, Message, Worker, WorkerHandle, WorkerReport, handler_fn};
+
+/// Messages in the faulty wave.
+const WAVE: u32 = 1000;
+/// Messages in the recovery wave, after the faults are cleared.
+const RECOVERY: u32 = 200;
+/// Fault rate for every kind.
+const RATE: f64 = 0.2;
+/// Most virtual time a wave may take to drain.
+const DEADLINE: Duration = Duration::from_secs(3600);
+
+/// What one SQS operation saw through the counting connector.
+#[derive(Debug, Default, Clone, Copy)]
+struct OpCount {
+    calls: u64,
+    /// HTTP responses with a status of 400 or more.
+    errors: u64,
+    /// Requests that failed with a connector timeout: a lost response.
+    timeouts: u64,
+    /// Requests that failed with an I/O error: a dropped connection.
+    io: u64,
+}
+
+/// Counts, per operation, what the SDK got back from weir-local.
+#[derive(Debug, Clone)]
+struct Counting {
+    inner: LocalConnector,
+    ops: Arc<Mutex<HashMap<String, OpCount>>>,
+}
+
+impl Counting {
+    fn get(&self, op: &str) -> OpCount {
+        self.ops
+            .lock()
+            .unwrap()
+            .get(op)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn total(&self) -> OpCount {
+        let ops = self.ops.lock().unwrap();
+        ops.values().fold(OpCount::default(), |a, b| OpCount {
+            calls: a.calls + b.calls,
+            errors: a.errors + b.errors,
+            timeouts: a.timeouts + b.timeouts,
+            io: a.io + b.io,
+        })
+    }
+}
+
+impl HttpConnector for Counting {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let op = request
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default()
+            .trim_start_matches("AmazonSQS.")
+            .to_owned();
+        let ops = self.ops.clone();
+        let fut = self.inner.call(request);
+        HttpConnectorFuture::new(async move {
+            let result = fut.await;
+            let mut ops = ops.lock().unwrap();
+            let c = ops.entry(op).or_default();
+            c.calls += 1;
+            match &result {
+                Ok(resp) if resp.status().as_u16() >= 400 => c.errors += 1,
+                Ok(_) => {}
+                Err(e) if e.is_timeout() => c.timeouts += 1,
+                Err(_) => c.io += 1,
+            }
+            result
+        })
+    }
+}
+
+impl HttpClient for Counting {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+/// One row of the results table.
+struct Outcome {
+    kind: &'static str,
+    seed: u64,
+    sent: u64,
+    distinct: u64,
+    handled: u64,
+    lost: u64,
+    left_in_queue: u64,
+    in_dlq: u64,
+    /// Entries `send_batch` reported failed, which the test sent again.
+    producer_resends: u64,
+    requests: OpCount,
+    lost_send_batch: u64,
+    lost_send: u64,
+    report: WorkerReport,
+    virtual_secs: u64,
+}
+
+impl Outcome {
+    fn duplicated(&self) -> u64 {
+        self.handled - self.distinct
+    }
+
+    /// The most duplicates the faults can explain. A message is handled twice only if it
+    /// was enqueued twice (a send that took effect although its response was lost, then
+    /// was retried by the SDK or by the caller: at most 10 per `SendMessageBatch`, 1 per
+    /// `SendMessage`), or if it was handled and then not deleted (an ack given up after
+    /// its retries, a lease lost while handling, or a delete refused as stale).
+    fn duplicate_bound(&self) -> u64 {
+        10 * self.lost_send_batch
+            + self.lost_send
+            + self.report.ack_failures
+            + self.report.leases_lost
+            + self.report.possible_duplicates
+            + self.report.skipped
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "| {} | {} | {} | {} | {} | {} | {} (≤ {}) | {} | {} / {} | {} | {} / {} / {} of {} | {} | {} |",
+            self.kind,
+            self.seed,
+            self.sent,
+            self.distinct,
+            self.handled,
+            self.lost,
+            self.duplicated(),
+            self.duplicate_bound(),
+            self.producer_resends,
+            self.left_in_queue,
+            self.in_dlq,
+            self.report.ack_failures,
+            self.requests.errors,
+            self.requests.timeouts,
+            self.requests.io,
+            self.requests.calls,
+            self.report.poll_errors,
+            self.virtual_secs,
+        )
+    }
+}
+
+fn seed_for(kind: &str) -> u64 {
+    if let Some(s) = std::env::var("WEIR_CHAOS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return s;
+    }
+    // A fixed seed per kind, so runs repeat.
+    kind.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// Visible and in-flight counts, read straight from the engine (no faults, not counted).
+async fn depth(local: &LocalSqs, url: &str) -> (u64, u64) {
+    let body = serde_json::json!({ "QueueUrl": url, "AttributeNames": ["All"] }).to_string();
+    let resp = local
+        .handle("AmazonSQS.GetQueueAttributes", body.as_bytes())
+        .await;
+    assert_eq!(resp.status(), 200);
+    let v: serde_json::Value = serde_json::from_slice(resp.body()).unwrap();
+    let get = |k: &str| {
+        v["Attributes"][k]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        get("ApproximateNumberOfMessages") + get("ApproximateNumberOfMessagesDelayed"),
+        get("ApproximateNumberOfMessagesNotVisible"),
+    )
+}
+
+/// Sends `ids`, re-sending whatever `send_batch` reports failed, until all are sent.
+/// Returns how many entries were sent again.
+async fn send_all(producer: &Producer<u32>, ids: &[u32]) -> u64 {
+    let mut pending: Vec<u32> = ids.to_vec();
+    let mut resends = 0;
+    for round in 0.. {
+        assert!(
+            round < 100,
+            "{} ids still unsent after 100 rounds",
+            pending.len()
+        );
+        let mut failed = Vec::new();
+        for chunk in pending.chunks(100) {
+            let results = producer.send_batch(chunk).await;
+            for (id, r) in chunk.iter().zip(results) {
+                if let Err(e) = r {
+                    assert!(
+                        !matches!(
+                            e,
+                            weir_sqs::Error::InvalidInput(_) | weir_sqs::Error::PayloadTooLarge(_)
+                        ),
+                        "refused before sending: {e}"
+                    );
+                    failed.push(*id);
+                }
+            }
+        }
+        if failed.is_empty() {
+            break;
+        }
+        resends += failed.len() as u64;
+        pending = failed;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    resends
+}
+
+type Seen = Arc<Mutex<HashMap<u32, u64>>>;
+
+/// Waits until every id below `upto` was handled and the queue is empty.
+async fn drain(local: &LocalSqs, url: &str, seen: &Seen, upto: u32, kind: &str) {
+    let start = Instant::now();
+    loop {
+        let all = {
+            let s = seen.lock().unwrap();
+            (0..upto).all(|i| s.contains_key(&i))
+        };
+        if all && depth(local, url).await == (0, 0) {
+            return;
+        }
+        if start.elapsed() > DEADLINE {
+            let missing: Vec<u32> = {
+                let s = seen.lock().unwrap();
+                (0..upto).filter(|i| !s.contains_key(i)).take(20).collect()
+            };
+            panic!(
+                "{kind}: not drained after {DEADLINE:?}: missing {missing:?}, queue {:?}",
+                depth(local, url).await
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run(kind: &'static str, rules: Vec<FaultRule>) -> Outcome {
+    let seed = seed_for(kind);
+    fastrand::seed(seed);
+    println!("chaos {kind}: seed {seed} (replay with WEIR_CHAOS_SEED={seed})");
+    let start = Instant::now();
+
+    let local = LocalSqs::new();
+    let counting = Counting {
+        inner: local.http_client(),
+        ops: Arc::default(),
+    };
+    let conf = local
+        .config_builder()
+        .http_client(counting.clone())
+        .retry_partition(RetryPartition::new(format!("chaos-{kind}")))
+        .build();
+    let client = Client::from_conf(conf);
+    let queue = QueueSpec::standard("chaos")
+        .visibility(Duration::from_secs(30))
+        .ensure(&client)
+        .await
+        .unwrap()
+        .queue;
+    let dlq = QueueSpec::standard("chaos-dlq")
+        .ensure(&client)
+        .await
+        .unwrap()
+        .queue;
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let worker = Worker::builder(queue.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let s = s.clone();
+            async move {
+                let id = *m.body().map_err(|e| HandlerError::reject(e.to_string()))?;
+                // A little work, so several messages are in flight at once.
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                *s.lock().unwrap().entry(id).or_default() += 1;
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .concurrency(20)
+        .dead_letter(&dlq)
+        .build()
+        .unwrap();
+    let handle: WorkerHandle = worker.handle();
+    let task = tokio::spawn(worker.run());
+    let producer: Producer<u32> = Producer::new(queue.clone());
+
+    // Count only what happens from here on (setup made a GetQueueUrl that failed).
+    counting.ops.lock().unwrap().clear();
+    for rule in rules {
+        local.faults().inject(rule);
+    }
+    let wave: Vec<u32> = (0..WAVE).collect();
+    let producer_resends = send_all(&producer, &wave).await;
+    drain(&local, queue.url(), &seen, WAVE, kind).await;
+
+    // Recovery: the faults stop; a second wave goes through without a single failure.
+    local.faults().clear();
+    let before = counting.total();
+    let recovery: Vec<u32> = (WAVE..WAVE + RECOVERY).collect();
+    assert_eq!(
+        send_all(&producer, &recovery).await,
+        0,
+        "{kind}: sends fail after the faults stopped"
+    );
+    drain(&local, queue.url(), &seen, WAVE + RECOVERY, kind).await;
+    let after = counting.total();
+    assert_eq!(
+        (after.errors, after.timeouts, after.io),
+        (before.errors, before.timeouts, before.io),
+        "{kind}: no failure once the faults stopped"
+    );
+    let health = handle.health();
+    assert!(
+        health.ready,
+        "{kind}: ready again after recovery: {health:?}"
+    );
+
+    handle.shutdown();
+    let report = task.await.unwrap();
+    let (visible, in_flight) = depth(&local, queue.url()).await;
+    let (dlq_visible, dlq_in_flight) = depth(&local, dlq.url()).await;
+    let seen = seen.lock().unwrap();
+    let sent = u64::from(WAVE + RECOVERY);
+    let distinct = (0..WAVE + RECOVERY)
+        .filter(|i| seen.contains_key(i))
+        .count() as u64;
+    let outcome = Outcome {
+        kind,
+        seed,
+        sent,
+        distinct,
+        handled: seen.values().sum(),
+        lost: sent - distinct,
+        left_in_queue: visible + in_flight,
+        in_dlq: dlq_visible + dlq_in_flight,
+        producer_resends,
+        requests: counting.total(),
+        lost_send_batch: counting.get("SendMessageBatch").timeouts,
+        lost_send: counting.get("SendMessage").timeouts,
+        report,
+        virtual_secs: start.elapsed().as_secs(),
+    };
+    println!("{outcome}");
+    println!("chaos {kind}: {:?}", outcome.report);
+    assert_eq!(outcome.lost, 0, "{kind}: lost messages");
+    assert_eq!(seen.len() as u64, sent, "{kind}: handled ids never sent");
+    assert_eq!(outcome.left_in_queue, 0, "{kind}: left in the queue");
+    assert_eq!(outcome.in_dlq, 0, "{kind}: dead-lettered");
+    assert!(
+        outcome.duplicated() <= outcome.duplicate_bound(),
+        "{kind}: {} duplicates, more than the faults explain ({})",
+        outcome.duplicated(),
+        outcome.duplicate_bound()
+    );
+    // Every message is accounted for by the worker (see WorkerReport).
+    let r = &outcome.report;
+    assert_eq!(r.succeeded, outcome.handled, "{kind}: {r:?}");
+    assert_eq!(r.dead_lettered, 0, "{kind}: {r:?}");
+    outcome
+}
+
+fn at_rate(rule: FaultRule) -> Vec<FaultRule> {
+    vec![rule.probability(RATE)]
+}
+
+#[tokio::test(start_paused = true)]
+async fn internal_error_500() {
+    let o = run(
+        "500 InternalError",
+        at_rate(FaultRule::error(500, "InternalError", "injected")),
+    )
+    .await;
+    assert!(o.requests.errors > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn service_unavailable_503() {
+    let o = run(
+        "503 ServiceUnavailable",
+        at_rate(FaultRule::error(503, "ServiceUnavailable", "injected")),
+    )
+    .await;
+    assert!(o.requests.errors > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_exception() {
+    let o = run(
+        "400 ThrottlingException",
+        at_rate(FaultRule::error(
+            400,
+            "ThrottlingException",
+            "Rate exceeded",
+        )),
+    )
+    .await;
+    assert!(o.requests.errors > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn request_throttled() {
+    let o = run(
+        "400 RequestThrottled",
+        at_rate(FaultRule::error(
+            400,
+            "RequestThrottled",
+            "Request is throttled.",
+        )),
+    )
+    .await;
+    assert!(o.requests.errors > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn over_limit() {
+    let o = run(
+        "403 OverLimit",
+        at_rate(FaultRule::error(
+            403,
+            "OverLimit",
+            "Too many messages in flight",
+        )),
+    )
+    .await;
+    assert!(o.requests.errors > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn added_latency() {
+    let o = run(
+        "latency 2 s",
+        at_rate(FaultRule::new(FaultAction::Latency(Duration::from_secs(2)))),
+    )
+    .await;
+    assert_eq!(o.requests.errors + o.requests.timeouts + o.requests.io, 0);
+    assert_eq!(o.duplicated(), 0, "latency alone causes no duplicate");
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropped_connections() {
+    let o = run(
+        "dropped connection",
+        at_rate(FaultRule::new(FaultAction::DropConnection)),
+    )
+    .await;
+    assert!(o.requests.io > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_responses() {
+    let o = run(
+        "lost response",
+        at_rate(FaultRule::new(FaultAction::LoseResponse)),
+    )
+    .await;
+    assert!(o.requests.timeouts > 0);
+    // Lost send responses are the one fault that makes real duplicates.
+    assert!(o.lost_send_batch > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn everything_mixed() {
+    // Eight kinds at 2.5 % each: 20 % of requests fail one way or another.
+    let p = RATE / 8.0;
+    let rules = vec![
+        FaultRule::error(500, "InternalError", "injected"),
+        FaultRule::error(503, "ServiceUnavailable", "injected"),
+        FaultRule::error(400, "ThrottlingException", "Rate exceeded"),
+        FaultRule::error(400, "RequestThrottled", "Request is throttled."),
+        FaultRule::error(403, "OverLimit", "Too many messages in flight"),
+        FaultRule::new(FaultAction::Latency(Duration::from_secs(2))),
+        FaultRule::new(FaultAction::DropConnection),
+        FaultRule::new(FaultAction::LoseResponse),
+    ];
+    // The first matching rule wins, so rule k fires with probability p_k / (1 - sum of
+    // earlier p): each kind then hits p of all requests.
+    let rules = rules
+        .into_iter()
+        .enumerate()
+        .map(|(k, r)| r.probability(p / (1.0 - p * k as f64)))
+        .collect();
+    let o = run("mixed (8 × 2.5 %)", rules).await;
+    assert!(o.requests.errors > 0 && o.requests.timeouts > 0 && o.requests.io > 0);
+}
