@@ -1,9 +1,9 @@
 //! Health, pause/resume and shutdown, from outside the running worker.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -32,12 +32,12 @@ pub(crate) struct HealthState {
     last_ok: Mutex<Option<Instant>>,
     pub(crate) paused: watch::Sender<bool>,
     pub(crate) shutdown: CancellationToken,
-    slots: Arc<Semaphore>,
-    concurrency: usize,
+    /// Messages held (received and not finished).
+    pub(crate) held: Arc<AtomicUsize>,
 }
 
 impl HealthState {
-    pub(crate) fn new(concurrency: usize, slots: Arc<Semaphore>) -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             live: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
@@ -45,8 +45,7 @@ impl HealthState {
             last_ok: Mutex::new(None),
             paused: watch::Sender::new(false),
             shutdown: CancellationToken::new(),
-            slots,
-            concurrency,
+            held: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -74,9 +73,7 @@ impl HealthState {
             ready: live && !paused && !failing && !shutting_down && last_successful_poll.is_some(),
             paused,
             last_successful_poll,
-            in_flight: self
-                .concurrency
-                .saturating_sub(self.slots.available_permits()),
+            in_flight: self.held.load(Ordering::Relaxed),
         }
     }
 }

@@ -82,7 +82,8 @@
 //! `weir_worker_lease_extensions_total`, `weir_worker_leases_lost_total`,
 //! `weir_worker_possible_duplicates_total`, `weir_worker_empty_polls_total`,
 //! `weir_worker_poll_errors_total`, `weir_worker_sqs_requests_total` (label
-//! `operation`), the gauge `weir_worker_in_flight`, and the histograms
+//! `operation`), the gauge `weir_worker_in_flight` (messages held: running, waiting to
+//! start, or waiting for their ack), and the histograms
 //! `weir_worker_handler_seconds` and `weir_worker_receive_to_ack_seconds`.
 //! [`WorkerHandle::health`] serves a `/healthz` endpoint; [`WorkerHandle::pause`] and
 //! [`WorkerHandle::resume`] stop and restart polling at runtime.

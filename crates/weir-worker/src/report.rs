@@ -6,12 +6,16 @@ use metrics::{Counter, Gauge, Histogram};
 
 /// What a worker did, returned by [`Worker::run_until`](crate::Worker::run_until).
 ///
-/// Every received message is accounted for: at the end of a run,
-/// `received == acked + dead_lettered + retried + released_prefetched +
-/// released_unfinished + released_on_failure + leases_lost + ack_failures + skipped`
-/// holds, where `skipped` counts messages that failed but could not be given back
-/// (always 0 unless an SQS call failed; the message then reappears after its
-/// visibility timeout).
+/// Every received message is accounted for by exactly one outcome:
+///
+/// `received == succeeded + retried + dead_lettered + released_on_failure +
+/// released_prefetched + released_unfinished + leases_lost + skipped`
+///
+/// and, once the run has ended, `acked + possible_duplicates + ack_failures ==
+/// succeeded + dead_lettered` (a message is deleted after success, or after its
+/// dead-letter send). `skipped` counts failed messages whose visibility change itself
+/// failed (they reappear after their visibility timeout); it is 0 unless an SQS call
+/// failed.
 ///
 /// The shutdown fields count each phase of the shutdown, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

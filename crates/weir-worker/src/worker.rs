@@ -544,7 +544,7 @@ impl<T: Send + 'static, C: Codec<T>> WorkerBuilder<T, C> {
         };
         let slots = Arc::new(Semaphore::new(concurrency));
         let stats = Arc::new(Stats::new(self.queue.name()));
-        let health = Arc::new(HealthState::new(concurrency, slots.clone()));
+        let health = Arc::new(HealthState::new());
         let source = Arc::new(ConsumerSource {
             consumer: Consumer::with_codec(self.queue.clone(), self.codec),
         });

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::task::TaskTracker;
 
+use super::Slot;
 use super::ops::{EntryResult, Sqs, is_receipt_invalid};
 
 /// Attempts per entry (the first one included) before a delete is given up.
@@ -22,7 +23,7 @@ pub(crate) struct AckItem {
     pub(crate) received_at: Instant,
     /// The message's slot: freed once the delete is done, so messages waiting for their
     /// ack still count against the concurrency.
-    pub(crate) _permit: Option<OwnedSemaphorePermit>,
+    pub(crate) _permit: Option<Slot>,
 }
 
 pub(crate) enum AckMsg {

@@ -7,14 +7,14 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::Service;
 use tower::util::BoxService;
 
 use super::outcome::{Work, process};
-use super::{Job, Shared};
+use super::{Job, Shared, Slot};
 use crate::handler::BoxError;
 
 /// A handler finished (FIFO only): its group may go on, or, when it failed, the rest
@@ -196,7 +196,7 @@ impl Ctx {
     fn release_group<Req: Send + 'static>(&self, jobs: Vec<Job<Req>>) {
         let shared = self.shared.clone();
         self.tracker.spawn(async move {
-            let (receipts, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+            let (receipts, permits): (Vec<String>, Vec<Slot>) =
                 jobs.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
             let stats = &shared.sqs.stats;
             stats.released_on_failure.add(receipts.len() as u64);
@@ -234,12 +234,22 @@ impl Ctx {
             );
         }
         let shared = self.shared.clone();
-        self.tracker.spawn(async move {
-            let group = meta.group.clone();
-            let failed = process(&shared, meta, permit, work, key, token, &lost).await;
-            if let (Some(tx), Some(group)) = (done, group) {
-                let _ = tx.send(Done { group, failed });
-            }
-        });
+        let span = tracing::info_span!(
+            "weir.process",
+            messaging.system = "aws_sqs",
+            messaging.operation.type = "process",
+            messaging.message.id = %meta.id,
+            messaging.sqs.receive_count = meta.receive_count,
+        );
+        self.tracker.spawn(tracing::Instrument::instrument(
+            async move {
+                let group = meta.group.clone();
+                let failed = process(&shared, meta, permit, work, key, token, &lost).await;
+                if let (Some(tx), Some(group)) = (done, group) {
+                    let _ = tx.send(Done { group, failed });
+                }
+            },
+            span,
+        ));
     }
 }

@@ -11,7 +11,7 @@ pub(crate) mod poller;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -128,7 +128,40 @@ impl Meta {
 pub(crate) struct Job<Req> {
     pub(crate) meta: Meta,
     pub(crate) req: Result<Req, String>,
-    pub(crate) permit: OwnedSemaphorePermit,
+    pub(crate) permit: Slot,
+}
+
+/// One message's slot of the concurrency, held until the message is finished (acked,
+/// given back, or lost); counts the messages held for [`Health::in_flight`].
+///
+/// [`Health::in_flight`]: crate::Health::in_flight
+pub(crate) struct Slot {
+    _permit: OwnedSemaphorePermit,
+    held: Arc<AtomicUsize>,
+    gauge: metrics::Gauge,
+}
+
+impl Slot {
+    pub(crate) fn new(
+        permit: OwnedSemaphorePermit,
+        held: &Arc<AtomicUsize>,
+        gauge: &metrics::Gauge,
+    ) -> Self {
+        held.fetch_add(1, Ordering::Relaxed);
+        gauge.increment(1.0);
+        Self {
+            _permit: permit,
+            held: held.clone(),
+            gauge: gauge.clone(),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
+        self.gauge.decrement(1.0);
+    }
 }
 
 /// What every task of a running worker shares.
@@ -231,7 +264,7 @@ pub(crate) async fn run<Req: Send + 'static>(
     dispatch_stop.cancel();
     let left = dispatcher.await.unwrap_or_default();
     if !left.is_empty() {
-        let (receipts, permits): (Vec<String>, Vec<OwnedSemaphorePermit>) =
+        let (receipts, permits): (Vec<String>, Vec<Slot>) =
             left.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
         stats.released_prefetched.add(receipts.len() as u64);
         stats.released.add(sqs.release(&receipts).await);

@@ -11,12 +11,11 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::acker::{AckItem, AckMsg};
-use super::{Meta, Shared};
+use super::{Meta, Shared, Slot};
 use crate::handler::{Action, BoxError, classify, with_cancellation};
 use crate::retry::MAX_VISIBILITY;
 
@@ -68,14 +67,13 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
 pub(crate) async fn process(
     shared: &Arc<Shared>,
     meta: Meta,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
     work: Work,
     key: u64,
     token: CancellationToken,
     lost: &AtomicBool,
 ) -> bool {
     let stats = &shared.sqs.stats;
-    stats.in_flight.increment(1.0);
     let outcome = match work {
         Work::Undecodable(error) => {
             stats.decode_failures.add(1);
@@ -127,7 +125,6 @@ pub(crate) async fn process(
             }
         }
     };
-    stats.in_flight.decrement(1.0);
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {
@@ -158,7 +155,7 @@ pub(crate) async fn process(
     failed
 }
 
-fn ack(shared: &Shared, meta: &Meta, permit: OwnedSemaphorePermit) {
+fn ack(shared: &Shared, meta: &Meta, permit: Slot) {
     let item = AckItem {
         receipt: meta.receipt.clone(),
         received_at: meta.received_at,
@@ -230,7 +227,7 @@ fn truncate(s: &str, max: usize) -> &str {
 async fn dead_letter(
     shared: &Shared,
     meta: &Meta,
-    permit: OwnedSemaphorePermit,
+    permit: Slot,
     reason: &'static str,
     error: &str,
 ) {

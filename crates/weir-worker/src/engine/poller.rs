@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
 
-use super::{Job, Shared, Source};
+use super::{Job, Shared, Slot, Source};
 use crate::report::Op;
 
 /// Starting delay after a failed receive; doubled per consecutive failure.
@@ -130,13 +130,16 @@ impl<Req: Send + 'static> Poller<Req> {
                     for (meta, req) in messages {
                         let Some(one) = permit.split(1) else {
                             // More messages than asked for: cannot happen; give it back.
-                            let _ = shared.sqs.release(&[meta.receipt]).await;
+                            stats.released_prefetched.add(1);
+                            stats
+                                .released
+                                .add(shared.sqs.release(&[meta.receipt]).await);
                             continue;
                         };
                         batch.push(Job {
                             meta,
                             req,
-                            permit: one,
+                            permit: Slot::new(one, &shared.health.held, &stats.in_flight),
                         });
                     }
                     drop(permit);

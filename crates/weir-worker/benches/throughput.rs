@@ -1,0 +1,319 @@
+//! Worker throughput with a no-op handler, beside a raw aws-sdk-sqs loop on the same
+//! SQS (8 tasks, each ReceiveMessage(10) then DeleteMessageBatch), with SQS requests
+//! per processed message counted by an SDK interceptor.
+//!
+//! Run with `cargo bench -p weir-worker --bench throughput`. The in-process SQS is
+//! always measured; LocalStack too when `WEIR_BENCH_ENDPOINT` is set (e.g.
+//! `http://127.0.0.1:4566`). `WEIR_BENCH_N` sets the message count (default 40 000
+//! in-process, 5 000 on LocalStack).
+
+#![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use tokio::time::Instant;
+use weir_worker::{HandlerError, Message, Worker, handler_fn};
+
+/// Counts requests by operation (the `X-Amz-Target` header).
+#[derive(Debug, Clone, Default)]
+struct Requests(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Requests {
+    fn reset(&self) {
+        self.0.lock().unwrap().clear();
+    }
+    fn total(&self) -> u64 {
+        self.0.lock().unwrap().values().sum()
+    }
+    fn summary(&self) -> String {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "RequestCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let op = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .map_or("?", |t| t.rsplit('.').next().unwrap_or(t))
+            .to_owned();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+async fn fill(client: &Client, url: &str, n: usize) {
+    let bodies: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let chunks: Vec<Vec<String>> = bodies.chunks(10).map(<[String]>::to_vec).collect();
+    let chunks = Arc::new(Mutex::new(chunks));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, url, chunks) = (client.clone(), url.to_owned(), chunks.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let Some(chunk) = chunks.lock().unwrap().pop() else {
+                    return;
+                };
+                let entries = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .message_body(b)
+                            .build()
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>();
+                client
+                    .send_message_batch()
+                    .queue_url(&url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn create(client: &Client, name: &str) -> String {
+    client
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap()
+}
+
+/// The raw loop: 8 tasks of ReceiveMessage(10) + DeleteMessageBatch until `n` are done.
+async fn raw(client: &Client, url: &str, n: usize) -> Duration {
+    let done = Arc::new(AtomicU64::new(0));
+    // When the last delete completed (tasks may still sit in an idle long poll after).
+    let end: Arc<Mutex<Option<Instant>>> = Arc::default();
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (client, url, done, end) = (client.clone(), url.to_owned(), done.clone(), end.clone());
+        tasks.push(tokio::spawn(async move {
+            while done.load(Ordering::Relaxed) < n as u64 {
+                let out = client
+                    .receive_message()
+                    .queue_url(&url)
+                    .max_number_of_messages(10)
+                    .wait_time_seconds(1)
+                    .send()
+                    .await
+                    .unwrap();
+                let msgs = out.messages.unwrap_or_default();
+                if msgs.is_empty() {
+                    continue;
+                }
+                let entries = msgs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, m)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(m.receipt_handle().unwrap())
+                            .build()
+                            .unwrap()
+                    })
+                    .collect::<Vec<_>>();
+                client
+                    .delete_message_batch()
+                    .queue_url(&url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .unwrap();
+                let total =
+                    done.fetch_add(msgs.len() as u64, Ordering::Relaxed) + msgs.len() as u64;
+                if total >= n as u64 {
+                    end.lock().unwrap().get_or_insert_with(Instant::now);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let end = end.lock().unwrap().unwrap_or_else(Instant::now);
+    end - start
+}
+
+/// The worker with a no-op handler until `n` are acked.
+async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::WorkerReport) {
+    let handled = Arc::new(AtomicU64::new(0));
+    let h = handled.clone();
+    let worker = Worker::builder(queue)
+        .handler(handler_fn(move |_m: Message<u64>| {
+            h.fetch_add(1, Ordering::Relaxed);
+            std::future::ready(Ok::<_, HandlerError>(()))
+        }))
+        .concurrency(200)
+        .pollers(8)
+        .wait_time(Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let handle = worker.handle();
+    let start = Instant::now();
+    let task = tokio::spawn(worker.run());
+    // Done when every message was handled and its delete completed (a slot is held
+    // until its ack is flushed, so in-flight 0 means all deletes are done). Shutdown
+    // (which waits out idle long polls) is not timed.
+    while handled.load(Ordering::Relaxed) < n as u64 || handle.health().in_flight > 0 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let took = start.elapsed();
+    handle.shutdown();
+    let report = task.await.unwrap();
+    (took, report)
+}
+
+struct Round {
+    raw_rate: f64,
+    raw_per_msg: f64,
+    raw_ops: String,
+    worker_rate: f64,
+    worker_per_msg: f64,
+    worker_ops: String,
+}
+
+async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Round {
+    let tag = std::process::id();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let raw_url = create(client, &format!("bench-raw-{tag}-{nanos}-{i}")).await;
+    let worker_url = create(client, &format!("bench-worker-{tag}-{nanos}-{i}")).await;
+    fill(client, &raw_url, n).await;
+    fill(client, &worker_url, n).await;
+
+    requests.reset();
+    let raw_time = raw(client, &raw_url, n).await;
+    let raw_requests = requests.total();
+    let raw_ops = requests.summary();
+
+    // Open the queue before counting: its GetQueueAttributes is setup, not work.
+    let queue = weir_sqs::Queue::from_url(client, &worker_url)
+        .await
+        .unwrap();
+    requests.reset();
+    let (worker_time, report) = worker(queue, n).await;
+    let worker_requests = requests.total();
+    let worker_ops = requests.summary();
+    assert_eq!(report.acked, n as u64, "{report:?}");
+    assert_eq!(report.possible_duplicates, 0);
+
+    let _ = client.delete_queue().queue_url(raw_url).send().await;
+    let _ = client.delete_queue().queue_url(worker_url).send().await;
+    Round {
+        raw_rate: n as f64 / raw_time.as_secs_f64(),
+        raw_per_msg: raw_requests as f64 / n as f64,
+        raw_ops,
+        worker_rate: n as f64 / worker_time.as_secs_f64(),
+        worker_per_msg: worker_requests as f64 / n as f64,
+        worker_ops,
+    }
+}
+
+/// Three alternating rounds; the machine is shared, so the best round of each counts.
+async fn compare(label: &str, client: &Client, requests: &Requests, n: usize, target: f64) {
+    println!("== {label}: {n} messages per run, 3 rounds (raw, then worker)");
+    let mut rounds = Vec::new();
+    for i in 0..3 {
+        let r = round(client, requests, n, i).await;
+        println!(
+            "round {i}: raw {:>8.0} msg/s {:.3} req/msg [{}] | worker {:>8.0} msg/s {:.3} req/msg [{}]",
+            r.raw_rate, r.raw_per_msg, r.raw_ops, r.worker_rate, r.worker_per_msg, r.worker_ops
+        );
+        rounds.push(r);
+    }
+    let best_raw = rounds.iter().map(|r| r.raw_rate).fold(0.0, f64::max);
+    let best_worker = rounds.iter().map(|r| r.worker_rate).fold(0.0, f64::max);
+    let per_msg = rounds.iter().map(|r| r.worker_per_msg).fold(0.0, f64::max);
+    println!(
+        "best: raw loop (8 tasks, ReceiveMessage(10) + DeleteMessageBatch) {best_raw:.0} msg/s; \
+         worker (no-op handler, concurrency 200, 8 pollers) {best_worker:.0} msg/s"
+    );
+    println!(
+        "worker / raw = {:.2} (target >= {target}); worker SQS requests per message <= {per_msg:.3} (target <= 0.21)",
+        best_worker / best_raw
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let n_env = std::env::var("WEIR_BENCH_N")
+            .ok()
+            .and_then(|v| v.parse().ok());
+
+        let requests = Requests::default();
+        let local = weir_local::LocalSqs::new();
+        let conf = local.config_builder().interceptor(requests.clone()).build();
+        let client = Client::from_conf(conf);
+        compare(
+            "in-process SQS",
+            &client,
+            &requests,
+            n_env.unwrap_or(40_000),
+            0.75,
+        )
+        .await;
+
+        if let Ok(endpoint) = std::env::var("WEIR_BENCH_ENDPOINT") {
+            let requests = Requests::default();
+            let conf = aws_sdk_sqs::Config::builder()
+                .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+                .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "test", "test", None, None, "bench",
+                ))
+                .endpoint_url(endpoint)
+                .interceptor(requests.clone())
+                .build();
+            let client = Client::from_conf(conf);
+            compare(
+                "LocalStack",
+                &client,
+                &requests,
+                n_env.unwrap_or(5_000),
+                0.9,
+            )
+            .await;
+        }
+    });
+}
