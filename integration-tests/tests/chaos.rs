@@ -290,6 +290,12 @@ async fn drain(local: &LocalSqs, url: &str, seen: &Seen, upto: u32, kind: &str) 
 }
 
 async fn run(kind: &'static str, rules: Vec<FaultRule>) -> Outcome {
+    run_with(kind, rules, None).await
+}
+
+/// As [`run`]; with `outage`, the rules are injected only once a third of the wave was
+/// handled (the wave is sent before), and cleared after `outage`.
+async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Duration>) -> Outcome {
     let seed = seed_for(kind);
     fastrand::seed(seed);
     println!("chaos {kind}: seed {seed} (replay with WEIR_CHAOS_SEED={seed})");
@@ -340,11 +346,37 @@ async fn run(kind: &'static str, rules: Vec<FaultRule>) -> Outcome {
 
     // Count only what happens from here on (setup made a GetQueueUrl that failed).
     counting.ops.lock().unwrap().clear();
-    for rule in rules {
-        local.faults().inject(rule);
-    }
     let wave: Vec<u32> = (0..WAVE).collect();
-    let producer_resends = send_all(&producer, &wave).await;
+    let producer_resends = if let Some(outage) = outage {
+        let resends = send_all(&producer, &wave).await;
+        while (seen.lock().unwrap().len() as u32) < WAVE / 3 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for rule in rules {
+            local.faults().inject(rule);
+        }
+        let began = Instant::now();
+        let mut unready_after = None;
+        while began.elapsed() < outage {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if unready_after.is_none() && !handle.health().ready {
+                unready_after = Some(began.elapsed());
+            }
+        }
+        println!("chaos {kind}: readiness false {unready_after:?} into the outage");
+        assert!(
+            unready_after.is_some(),
+            "{kind}: still ready after {outage:?} of outage: {:?}",
+            handle.health()
+        );
+        local.faults().clear();
+        resends
+    } else {
+        for rule in rules {
+            local.faults().inject(rule);
+        }
+        send_all(&producer, &wave).await
+    };
     drain(&local, queue.url(), &seen, WAVE, kind).await;
 
     // Recovery: the faults stop; a second wave goes through without a single failure.
@@ -535,4 +567,20 @@ async fn everything_mixed() {
         .collect();
     let o = run("mixed (8 × 2.5 %)", rules).await;
     assert!(o.requests.errors > 0 && o.requests.timeouts > 0 && o.requests.io > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_second_outage() {
+    // Every request fails for 10 s in the middle of the run (a network partition). Acks
+    // that cannot get through are given up after their retries (~0.7 s), and those
+    // messages are handled again after their visibility timeout: each duplicate here is
+    // an ack failure in the worker's report.
+    let o = run_with(
+        "outage 10 s (all requests dropped)",
+        vec![FaultRule::new(FaultAction::DropConnection)],
+        Some(Duration::from_secs(10)),
+    )
+    .await;
+    assert!(o.requests.io > 0);
+    assert!(o.report.poll_errors > 0);
 }
