@@ -143,6 +143,8 @@ struct Outcome {
     lost_send: u64,
     report: WorkerReport,
     virtual_secs: u64,
+    /// FIFO with deduplication ids: re-sent copies are dropped by SQS.
+    fifo: bool,
 }
 
 impl Outcome {
@@ -155,9 +157,16 @@ impl Outcome {
     /// was retried by the SDK or by the caller: at most 10 per `SendMessageBatch`, 1 per
     /// `SendMessage`), or if it was handled and then not deleted (an ack given up after
     /// its retries, a lease lost while handling, or a delete refused as stale).
+    ///
+    /// On FIFO queues, re-sent copies carry the same deduplication id and SQS drops them:
+    /// only the second part of the bound applies.
     fn duplicate_bound(&self) -> u64 {
-        10 * self.lost_send_batch
-            + self.lost_send
+        let sends = if self.fifo {
+            0
+        } else {
+            10 * self.lost_send_batch + self.lost_send
+        };
+        sends
             + self.report.ack_failures
             + self.report.leases_lost
             + self.report.possible_duplicates
@@ -425,6 +434,7 @@ async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Dura
         lost_send: counting.get("SendMessage").timeouts,
         report,
         virtual_secs: start.elapsed().as_secs(),
+        fifo: false,
     };
     println!("{outcome}");
     println!("chaos {kind}: {:?}", outcome.report);
@@ -583,4 +593,163 @@ async fn ten_second_outage() {
     .await;
     assert!(o.requests.io > 0);
     assert!(o.report.poll_errors > 0);
+}
+
+/// FIFO under lost responses (the fault that makes duplicates on standard queues): the
+/// SDK's retry of a lost `SendMessageBatch` carries the same deduplication ids, so SQS
+/// drops the copies; a lost `ReceiveMessage` is retried with the same
+/// `ReceiveRequestAttemptId`, which returns the same messages. Checks none lost, no
+/// duplicate beyond what failed acks explain, and the order of first handling within
+/// each group.
+#[tokio::test(start_paused = true)]
+async fn fifo_lost_responses() {
+    const GROUPS: u32 = 10;
+    let kind = "FIFO, lost response";
+    let seed = seed_for(kind);
+    fastrand::seed(seed);
+    println!("chaos {kind}: seed {seed} (replay with WEIR_CHAOS_SEED={seed})");
+    let start = Instant::now();
+    let local = LocalSqs::new();
+    let counting = Counting {
+        inner: local.http_client(),
+        ops: Arc::default(),
+    };
+    let conf = local
+        .config_builder()
+        .http_client(counting.clone())
+        .retry_partition(RetryPartition::new("chaos-fifo"))
+        .build();
+    let client = Client::from_conf(conf);
+    let queue = QueueSpec::fifo("chaos.fifo")
+        .visibility(Duration::from_secs(30))
+        .ensure(&client)
+        .await
+        .unwrap()
+        .queue;
+    let dlq = QueueSpec::fifo("chaos-dlq.fifo")
+        .ensure(&client)
+        .await
+        .unwrap()
+        .queue;
+    // (group, id) in the order the handler saw them.
+    let order: Arc<Mutex<Vec<(u32, u32)>>> = Arc::default();
+    let o = order.clone();
+    let worker = Worker::builder(queue.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let o = o.clone();
+            async move {
+                let id = *m.body().map_err(|e| HandlerError::reject(e.to_string()))?;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                o.lock().unwrap().push((id % GROUPS, id));
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .concurrency(20)
+        .dead_letter(&dlq)
+        .build()
+        .unwrap();
+    let handle = worker.handle();
+    let task = tokio::spawn(worker.run());
+    let producer: Producer<u32> = Producer::new(queue.clone());
+    counting.ops.lock().unwrap().clear();
+    local
+        .faults()
+        .inject(FaultRule::new(FaultAction::LoseResponse).probability(RATE));
+    let ids: Vec<u32> = (0..WAVE).collect();
+    let mut resends = 0u64;
+    let mut pending = ids.clone();
+    while !pending.is_empty() {
+        let mut failed = Vec::new();
+        for chunk in pending.chunks(100) {
+            let results = producer
+                .send_batch_with(chunk.iter().map(|id| {
+                    (
+                        id,
+                        weir_sqs::SendOptions::default()
+                            .with_group_id(format!("g{}", id % GROUPS))
+                            .with_dedup_id(format!("d{id}")),
+                    )
+                }))
+                .await;
+            for (id, r) in chunk.iter().zip(results) {
+                if r.is_err() {
+                    failed.push(*id);
+                }
+            }
+        }
+        resends += failed.len() as u64;
+        pending = failed;
+    }
+    let seen = || -> Seen {
+        let mut m = HashMap::new();
+        for (_, id) in order.lock().unwrap().iter() {
+            *m.entry(*id).or_default() += 1;
+        }
+        Arc::new(Mutex::new(m))
+    };
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let s = seen();
+        let all = (0..WAVE).all(|i| s.lock().unwrap().contains_key(&i));
+        if all && depth(&local, queue.url()).await == (0, 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{kind}: not drained");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    local.faults().clear();
+    handle.shutdown();
+    let report = task.await.unwrap();
+    let order = order.lock().unwrap().clone();
+    let handled = order.len() as u64;
+    let distinct = {
+        let mut ids: Vec<u32> = order.iter().map(|(_, id)| *id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len() as u64
+    };
+    let (visible, in_flight) = depth(&local, queue.url()).await;
+    let (dlq_v, dlq_f) = depth(&local, dlq.url()).await;
+    let outcome = Outcome {
+        kind,
+        seed,
+        sent: u64::from(WAVE),
+        distinct,
+        handled,
+        lost: u64::from(WAVE) - distinct,
+        left_in_queue: visible + in_flight,
+        in_dlq: dlq_v + dlq_f,
+        producer_resends: resends,
+        requests: counting.total(),
+        lost_send_batch: counting.get("SendMessageBatch").timeouts,
+        lost_send: counting.get("SendMessage").timeouts,
+        report,
+        virtual_secs: start.elapsed().as_secs(),
+        fifo: true,
+    };
+    println!("{outcome}");
+    println!("chaos {kind}: {:?}", outcome.report);
+    assert_eq!(outcome.lost, 0);
+    assert_eq!((outcome.left_in_queue, outcome.in_dlq), (0, 0));
+    assert!(outcome.lost_send_batch > 0, "the faults hit sends");
+    // Deduplication absorbs the re-sent copies: only failed acks can duplicate.
+    assert!(
+        outcome.duplicated() <= outcome.duplicate_bound(),
+        "{} duplicates: {:?}",
+        outcome.duplicated(),
+        outcome.report
+    );
+    // Within each group, ids were first handled in the order they were sent (when the
+    // producer never had to re-send an entry out of order).
+    if resends == 0 {
+        let mut last: HashMap<u32, u32> = HashMap::new();
+        let mut first_seen = std::collections::HashSet::new();
+        for (g, id) in order {
+            if first_seen.insert(id)
+                && let Some(prev) = last.insert(g, id)
+            {
+                assert!(prev < id, "{kind}: group {g}: {id} handled after {prev}");
+            }
+        }
+    }
 }
