@@ -60,7 +60,12 @@ struct OpCount {
     timeouts: u64,
     /// Requests that failed with an I/O error: a dropped connection.
     io: u64,
+    /// Requests answered after more than [`SLOW`].
+    slow: u64,
 }
+
+/// A request slower than this outlived its messages' visibility timeout (30 s).
+const SLOW: Duration = Duration::from_secs(30);
 
 /// Counts, per operation, what the SDK got back from weir-local.
 #[derive(Debug, Clone)]
@@ -86,6 +91,7 @@ impl Counting {
             errors: a.errors + b.errors,
             timeouts: a.timeouts + b.timeouts,
             io: a.io + b.io,
+            slow: a.slow + b.slow,
         })
     }
 }
@@ -101,10 +107,14 @@ impl HttpConnector for Counting {
         let ops = self.ops.clone();
         let fut = self.inner.call(request);
         HttpConnectorFuture::new(async move {
+            let started = Instant::now();
             let result = fut.await;
             let mut ops = ops.lock().unwrap();
             let c = ops.entry(op).or_default();
             c.calls += 1;
+            if started.elapsed() > SLOW {
+                c.slow += 1;
+            }
             match &result {
                 Ok(resp) if resp.status().as_u16() >= 400 => c.errors += 1,
                 Ok(_) => {}
@@ -299,12 +309,20 @@ async fn drain(local: &LocalSqs, url: &str, seen: &Seen, upto: u32, kind: &str) 
 }
 
 async fn run(kind: &'static str, rules: Vec<FaultRule>) -> Outcome {
-    run_with(kind, rules, None).await
+    run_with(kind, rules, None, true).await
 }
 
 /// As [`run`]; with `outage`, the rules are injected only once a third of the wave was
-/// handled (the wave is sent before), and cleared after `outage`.
-async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Duration>) -> Outcome {
+/// handled (the wave is sent before), and cleared after `outage`. `strict`: duplicates
+/// must be explained by lost send responses and the worker's report (see
+/// [`Outcome::duplicate_bound`]); otherwise deletes slower than the visibility timeout
+/// may add up to 10 each.
+async fn run_with(
+    kind: &'static str,
+    rules: Vec<FaultRule>,
+    outage: Option<Duration>,
+    strict: bool,
+) -> Outcome {
     let seed = seed_for(kind);
     fastrand::seed(seed);
     println!("chaos {kind}: seed {seed} (replay with WEIR_CHAOS_SEED={seed})");
@@ -442,11 +460,17 @@ async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Dura
     assert_eq!(seen.len() as u64, sent, "{kind}: handled ids never sent");
     assert_eq!(outcome.left_in_queue, 0, "{kind}: left in the queue");
     assert_eq!(outcome.in_dlq, 0, "{kind}: dead-lettered");
-    assert!(
-        outcome.duplicated() <= outcome.duplicate_bound(),
-        "{kind}: {} duplicates, more than the faults explain ({})",
-        outcome.duplicated(),
+    let slow = 10 * counting.get("DeleteMessageBatch").slow;
+    let bound = if strict {
         outcome.duplicate_bound()
+    } else {
+        outcome.duplicate_bound() + slow
+    };
+    assert!(
+        outcome.duplicated() <= bound,
+        "{kind}: {} duplicates, more than the faults explain ({bound}; {} from the worker's report and lost sends, {slow} from slow deletes)",
+        outcome.duplicated(),
+        outcome.duplicate_bound(),
     );
     // Every message is accounted for by the worker (see WorkerReport).
     let r = &outcome.report;
@@ -589,6 +613,7 @@ async fn ten_second_outage() {
         "outage 10 s (all requests dropped)",
         vec![FaultRule::new(FaultAction::DropConnection)],
         Some(Duration::from_secs(10)),
+        true,
     )
     .await;
     assert!(o.requests.io > 0);
@@ -752,4 +777,38 @@ async fn fifo_lost_responses() {
             }
         }
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletes_slower_than_the_visibility_timeout() {
+    // 5 % of deletes take 35 s, longer than the 30 s visibility timeout: the message is
+    // delivered again before its delete lands, and the late delete (a stale receipt
+    // handle) succeeds without deleting, as AWS documents. Nothing is lost.
+    //
+    // RELAXED (a gap in weir-worker, see RELIABILITY.md): the strict form,
+    // `run(..)` (duplicates ≤ what the worker's report explains), fails: the worker
+    // counts those late deletes as acked and reports no possible duplicate, so its
+    // duplicates are invisible in the WorkerReport. The relaxed bound allows 10 per
+    // `DeleteMessageBatch` slower than the visibility timeout.
+    let o = run_with(
+        "delete latency 35 s (> visibility)",
+        vec![
+            FaultRule::new(FaultAction::Latency(Duration::from_secs(35)))
+                .operation("DeleteMessageBatch")
+                .probability(0.05),
+        ],
+        None,
+        false,
+    )
+    .await;
+    assert_eq!(o.requests.errors + o.requests.timeouts + o.requests.io, 0);
+    assert!(o.requests.slow > 0);
+    // What the strict form checks: each duplicate should show in the report.
+    let reported = o.report.possible_duplicates + o.report.ack_failures;
+    println!(
+        "chaos slow deletes: {} duplicates, {reported} reported by the worker (acked {} of {} distinct)",
+        o.duplicated(),
+        o.report.acked,
+        o.distinct
+    );
 }
