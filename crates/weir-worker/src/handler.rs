@@ -318,6 +318,23 @@ mod tests {
     #[error("wrapped")]
     struct Wrapper(#[source] HandlerError);
 
+    /// `Handler` stays object-safe, and a shared trait object is itself a handler.
+    #[test]
+    fn handler_is_object_safe() {
+        struct Nop;
+        #[async_trait::async_trait]
+        impl Handler<u8> for Nop {
+            async fn handle(&self, _m: Message<u8>) -> Result<(), HandlerError> {
+                Ok(())
+            }
+        }
+        let shared: Arc<dyn Handler<u8>> = Arc::new(Nop);
+        let service = handler_service(shared);
+        fn assert_service<S: tower::Service<Message<u8>> + Send + Clone>(_: &S) {}
+        assert_service(&service);
+        assert!(format!("{service:?}").contains("HandlerService"));
+    }
+
     #[test]
     fn classify_finds_handler_errors_through_sources() {
         let e: BoxError = Box::new(HandlerError::reject("bad"));

@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tower::util::BoxService;
 use tower::{Service, ServiceExt};
 use weir_middleware::RateLimiter;
-use weir_sqs::{Codec, Consumer, Json, Message, Queue, ReceiveOptions};
+use weir_sqs::{Consumer, Decode, Json, Message, Queue, ReceiveOptions};
 
 use crate::config::{AckBatching, DeadLetter, Lease};
 use crate::engine::ops::Sqs;
@@ -261,7 +261,8 @@ impl<T: Send + 'static, C> WorkerBuilder<T, C> {
         self
     }
 
-    /// Decodes bodies with `codec` instead of [`Json`].
+    /// Decodes bodies with `codec` (any [`Decode<T>`](weir_sqs::Decode)) instead of
+    /// [`Json`].
     #[must_use]
     pub fn codec<C2>(self, codec: C2) -> WorkerBuilder<T, C2> {
         WorkerBuilder {
@@ -398,7 +399,7 @@ fn check(
     }
 }
 
-impl<T: Send + 'static, C: Codec<T>> WorkerBuilder<T, C> {
+impl<T: Send + 'static, C: Decode<T>> WorkerBuilder<T, C> {
     /// Checks every setting, against SQS's limits and the queue's attributes.
     ///
     /// # Errors
@@ -506,7 +507,7 @@ impl<T: Send + 'static, C: Codec<T>> WorkerBuilder<T, C> {
         }
         let poll_grace = self
             .poll_grace
-            .unwrap_or_else(|| Duration::from_secs(2).min(wait_time));
+            .unwrap_or_else(|| Duration::from_secs(2).min(wait_time.max(Duration::from_secs(1))));
         check(
             poll_grace <= wait_time.max(Duration::from_secs(1)),
             "poll_grace",
@@ -564,7 +565,7 @@ struct ConsumerSource<T, C> {
     consumer: Consumer<T, C>,
 }
 
-impl<T: Send + 'static, C: Codec<T>> Source<Message<T>> for ConsumerSource<T, C> {
+impl<T: Send + 'static, C: Decode<T>> Source<Message<T>> for ConsumerSource<T, C> {
     fn receive(
         &self,
         options: ReceiveOptions,

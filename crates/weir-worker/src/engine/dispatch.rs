@@ -14,7 +14,7 @@ use tower::Service;
 use tower::util::BoxService;
 
 use super::outcome::{Work, process};
-use super::{Job, Shared, Slot};
+use super::{Held, Job, Shared, Slot};
 use crate::handler::BoxError;
 
 /// A handler finished (FIFO only): its group may go on, or, when it failed, the rest
@@ -150,8 +150,7 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                     let Some(job) = pending.pop() else { continue };
                     match ready {
                         Ok(()) => {
-                            next_key += 1;
-                            ctx.start(&mut service, job, next_key, fifo.then(|| done_tx.clone()));
+                            ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "the handler service failed and cannot be used; shutting the worker down");
@@ -163,11 +162,12 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                 }
                 batch = jobs.recv() => match batch {
                     Some(batch) => {
-                        for job in batch {
+                        for mut job in batch {
+                            next_key += 1;
+                            ctx.admit(&mut job, next_key);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
-                                next_key += 1;
-                                ctx.start(&mut service, job, next_key, fifo.then(|| done_tx.clone()));
+                                ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
                             } else {
                                 pending.push(job);
                             }
@@ -195,6 +195,11 @@ struct Ctx {
 impl Ctx {
     fn release_group<Req: Send + 'static>(&self, jobs: Vec<Job<Req>>) {
         let shared = self.shared.clone();
+        for job in &jobs {
+            if let Some(h) = &job.held {
+                self.shared.leases.unregister(h.key);
+            }
+        }
         self.tracker.spawn(async move {
             let (receipts, permits): (Vec<String>, Vec<Slot>) =
                 jobs.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
@@ -206,33 +211,47 @@ impl Ctx {
         });
     }
 
+    /// Takes a received message in: from now on its lease is extended.
+    fn admit<Req>(&self, job: &mut Job<Req>, key: u64) {
+        let token = self.force.child_token();
+        let lost = Arc::new(AtomicBool::new(false));
+        self.shared.leases.register(
+            key,
+            &job.meta.receipt,
+            job.meta.received_at,
+            self.shared.settings.visibility,
+            token.clone(),
+            lost.clone(),
+        );
+        job.held = Some(Held { key, token, lost });
+    }
+
     fn start<Req: Send + 'static>(
         &self,
         service: &mut BoxService<Req, (), BoxError>,
         job: Job<Req>,
-        key: u64,
         done: Option<mpsc::UnboundedSender<Done>>,
     ) {
-        let Job { meta, req, permit } = job;
+        let Job {
+            meta,
+            req,
+            permit,
+            held,
+        } = job;
+        let Held { key, token, lost } = held.unwrap_or_else(|| Held {
+            key: 0,
+            token: self.force.child_token(),
+            lost: Arc::new(AtomicBool::new(false)),
+        });
         let work = match req {
+            // Its lease was lost while it waited: do not start it.
+            _ if token.is_cancelled() => Work::Skipped,
             Err(error) => Work::Undecodable(error),
             Ok(req) => match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req))) {
                 Ok(fut) => Work::Handler(fut),
                 Err(panic) => Work::Panicked(super::outcome::panic_message(&*panic)),
             },
         };
-        let token = self.force.child_token();
-        let lost = Arc::new(AtomicBool::new(false));
-        if matches!(work, Work::Handler(_)) {
-            self.shared.leases.register(
-                key,
-                &meta.receipt,
-                meta.received_at,
-                self.shared.settings.visibility,
-                token.clone(),
-                lost.clone(),
-            );
-        }
         let shared = self.shared.clone();
         let span = tracing::info_span!(
             "weir.process",

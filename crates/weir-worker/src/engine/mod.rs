@@ -129,6 +129,17 @@ pub(crate) struct Job<Req> {
     pub(crate) meta: Meta,
     pub(crate) req: Result<Req, String>,
     pub(crate) permit: Slot,
+    /// Its lease, from the moment the dispatcher takes it in (prefetched messages are
+    /// kept invisible too).
+    pub(crate) held: Option<Held>,
+}
+
+/// A message's lease key, and the token that fires when its lease is lost (or
+/// shutdown gives up on it).
+pub(crate) struct Held {
+    pub(crate) key: u64,
+    pub(crate) token: CancellationToken,
+    pub(crate) lost: Arc<AtomicBool>,
 }
 
 /// One message's slot of the concurrency, held until the message is finished (acked,
@@ -264,6 +275,11 @@ pub(crate) async fn run<Req: Send + 'static>(
     dispatch_stop.cancel();
     let left = dispatcher.await.unwrap_or_default();
     if !left.is_empty() {
+        for job in &left {
+            if let Some(h) = &job.held {
+                shared.leases.unregister(h.key);
+            }
+        }
         let (receipts, permits): (Vec<String>, Vec<Slot>) =
             left.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
         stats.released_prefetched.add(receipts.len() as u64);

@@ -37,6 +37,8 @@ pub(crate) enum Work {
     Handler(BoxFuture<'static, Result<(), BoxError>>),
     Undecodable(String),
     Panicked(String),
+    /// Cancelled (lease lost, or shutdown) before it started.
+    Skipped,
 }
 
 enum Outcome {
@@ -75,6 +77,8 @@ pub(crate) async fn process(
 ) -> bool {
     let stats = &shared.sqs.stats;
     let outcome = match work {
+        Work::Skipped if lost.load(Ordering::SeqCst) => Outcome::LeaseLost,
+        Work::Skipped => Outcome::Cancelled,
         Work::Undecodable(error) => {
             stats.decode_failures.add(1);
             tracing::warn!(message_id = %meta.id, error = %error, "body does not decode");
@@ -101,7 +105,6 @@ pub(crate) async fn process(
             stats
                 .handler_latency
                 .record(started.elapsed().as_secs_f64());
-            shared.leases.unregister(key);
             match result {
                 None if lost.load(Ordering::SeqCst) => Outcome::LeaseLost,
                 None => Outcome::Cancelled,
@@ -125,6 +128,7 @@ pub(crate) async fn process(
             }
         }
     };
+    shared.leases.unregister(key);
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {

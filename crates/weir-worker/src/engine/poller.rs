@@ -140,6 +140,7 @@ impl<Req: Send + 'static> Poller<Req> {
                             meta,
                             req,
                             permit: Slot::new(one, &shared.health.held, &stats.in_flight),
+                            held: None,
                         });
                     }
                     drop(permit);

@@ -1,5 +1,6 @@
 //! Leases: a long handler's message stays invisible; a lost lease cancels the handler.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use weir_worker::{HandlerError, Lease, Message, Worker, current_cancellation, handler_fn};
@@ -149,5 +150,72 @@ async fn a_lease_ends_at_its_maximum_length() {
     assert_eq!(report.leases_lost, 1);
     assert_eq!(report.acked, 1);
     assert_accounted(&report);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
+
+/// Ready only once `open` is set.
+struct Gate {
+    open: tokio::sync::watch::Receiver<bool>,
+    wait: Option<futures_util::future::BoxFuture<'static, ()>>,
+    done: Count,
+}
+
+impl tower::Service<Message<u32>> for Gate {
+    type Response = ();
+    type Error = HandlerError;
+    type Future = std::future::Ready<Result<(), HandlerError>>;
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), HandlerError>> {
+        if *self.open.borrow() {
+            return Poll::Ready(Ok(()));
+        }
+        let mut rx = self.open.clone();
+        let wait = self.wait.get_or_insert_with(|| {
+            Box::pin(async move {
+                let _ = rx.wait_for(|open| *open).await;
+            })
+        });
+        match wait.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.wait = None;
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+    fn call(&mut self, _m: Message<u32>) -> Self::Future {
+        self.done.inc();
+        std::future::ready(Ok(()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn prefetched_messages_keep_their_lease_while_they_wait() {
+    let env = env();
+    let q = env.queue("lease-prefetch", &[]).await;
+    env.send(&q, (0..5).map(|i| i.to_string())).await;
+    let (open, rx) = tokio::sync::watch::channel(false);
+    let done = Count::default();
+    let worker = Worker::builder(q.clone())
+        .handler(Gate {
+            open: rx,
+            wait: None,
+            done: done.clone(),
+        })
+        .visibility_timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let (handle, task) = spawn(worker);
+    wait_for(Duration::from_secs(10), || handle.health().in_flight == 5).await;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        let (visible, invisible, _) = env.counts(q.url()).await;
+        assert_eq!((visible, invisible), (0, 5), "still held while waiting");
+    }
+    open.send_replace(true);
+    wait_for(Duration::from_secs(10), || done.get() == 5).await;
+    handle.shutdown();
+    let report = task.await.unwrap();
+    assert_eq!(report.acked, 5);
+    assert!(report.lease_extensions >= 5 * 10, "{report:?}");
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }

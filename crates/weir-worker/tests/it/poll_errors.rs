@@ -45,3 +45,82 @@ async fn failing_polls_back_off_and_recover() {
     assert!((8..=25).contains(&report.poll_errors), "{report:?}");
     assert_eq!(report.acked, 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_throttling_and_resets_are_survived() {
+    use weir_local::{FaultAction, FaultRule};
+    let env = env();
+    let q = env.queue("faulty", &[]).await;
+    env.send(&q, (0..20).map(|i| i.to_string())).await;
+    let faults = env.local.faults();
+    faults.inject(
+        FaultRule::error(500, "InternalError", "boom")
+            .operation("ReceiveMessage")
+            .times(12),
+    );
+    faults.inject(
+        FaultRule::error(400, "ThrottlingException", "slow down")
+            .operation("ReceiveMessage")
+            .times(6),
+    );
+    faults.inject(
+        FaultRule::new(FaultAction::DropConnection)
+            .operation("ReceiveMessage")
+            .times(6),
+    );
+    let done = Count::default();
+    let d = done.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |_m: Message<u32>| {
+            let d = d.clone();
+            async move {
+                d.inc();
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let (handle, task) = spawn(worker);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!handle.health().ready, "not ready while receives fail");
+    wait_for(Duration::from_secs(300), || done.get() == 20).await;
+    assert!(handle.health().ready);
+    handle.shutdown();
+    let report = task.await.unwrap();
+    assert!(report.poll_errors >= 3, "{report:?}");
+    assert_eq!(report.acked, 20);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failed_deletes_are_retried() {
+    use weir_local::FaultRule;
+    let env = env();
+    let q = env.queue("delete-fails", &[]).await;
+    env.send(&q, (0..30).map(|i| i.to_string())).await;
+    env.local.faults().inject(
+        FaultRule::error(500, "InternalError", "try again")
+            .operation("DeleteMessageBatch")
+            .times(5),
+    );
+    let done = Count::default();
+    let d = done.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |_m: Message<u32>| {
+            let d = d.clone();
+            async move {
+                d.inc();
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let (handle, task) = spawn(worker);
+    wait_for(Duration::from_secs(60), || done.get() == 30).await;
+    // Let the retried deletes go through before stopping.
+    wait_for(Duration::from_secs(60), || handle.health().in_flight == 0).await;
+    handle.shutdown();
+    let report = task.await.unwrap();
+    assert_eq!(report.acked, 30, "{report:?}");
+    assert_eq!(report.ack_failures, 0);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
