@@ -259,7 +259,7 @@ async fn traffic(log_bodies: bool) {
         // the body); others are taken as they are.
         .codec(weir_sqs::codec::FnCodec::new(
             "text/plain",
-            |s: &String| Ok(s.clone()),
+            |s: &String| -> Result<String, weir_sqs::error::CodecError> { Ok(s.clone()) },
             |b: &str| -> Result<String, weir_sqs::error::CodecError> {
                 if b.starts_with('"') {
                     serde_json::from_str::<u32>(b)
