@@ -493,13 +493,20 @@ async fn an_invalid_receipt_handle() {
     assert_eq!(e.code(), Some("ReceiptHandleIsInvalid"), "{e:?}");
     assert!(!e.is_retryable());
     assert!(e.to_string().contains("ReceiptHandleIsInvalid"), "{e}");
-    // An empty handle could be refused without asking, but weir-sqs sends it (gap noted
-    // in RELIABILITY.md: `Queue::delete` and friends do not check for an empty receipt
-    // handle); SQS's answer is still a clean, non-retryable error.
-    let e = q.delete("").await.unwrap_err();
-    assert!(!e.is_retryable(), "{e:?}");
-    assert!(matches!(e, Error::Sqs(_)), "{e:?}");
-    println!("empty receipt handle: {e}");
+    // An empty handle is refused before any request, alone and inside a batch.
+    let e = env.offline(q.delete("")).await.unwrap_err();
+    assert_invalid(&e, "receipt handle", &["empty"]);
+    let results = env.offline(q.delete_batch(&[""])).await;
+    assert_invalid(
+        results[0].as_ref().unwrap_err(),
+        "receipt handle",
+        &["empty"],
+    );
+    let e = env
+        .offline(q.change_visibility("", Duration::from_secs(1)))
+        .await
+        .unwrap_err();
+    assert_invalid(&e, "receipt handle", &["empty"]);
     // In a batch, the bad handle fails alone.
     env.client
         .send_message()

@@ -537,8 +537,11 @@ pub enum CodecErrorKind {
 /// A codec failed to encode or decode a message body.
 ///
 /// The serializer's error is the [`source`](std::error::Error::source). The body itself is
-/// never part of this error (bodies are not logged unless the user opts in).
-#[derive(Debug, Clone)]
+/// never part of this error's `Display` or `Debug` (bodies are not logged unless the user
+/// opts in). The source may quote parts of the body (serde's "invalid type: string
+/// \"...\""), so `Debug` names it without printing it; walk
+/// [`source`](std::error::Error::source) explicitly when you want that detail.
+#[derive(Clone)]
 pub struct CodecError {
     kind: CodecErrorKind,
     codec: &'static str,
@@ -605,6 +608,23 @@ impl fmt::Display for CodecError {
             write!(f, ": {}", self.detail)?;
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for CodecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CodecError")
+            .field("kind", &self.kind)
+            .field("codec", &self.codec)
+            .field("detail", &self.detail)
+            .field(
+                "source",
+                &self
+                    .source
+                    .as_ref()
+                    .map(|_| "(not shown: it may quote the body)"),
+            )
+            .finish()
     }
 }
 

@@ -386,6 +386,7 @@ impl Queue {
     ///
     /// [`Error::Sqs`] (e.g. `ReceiptHandleIsInvalid`) or [`Error::QueueNotFound`].
     pub async fn delete(&self, receipt_handle: &str) -> Result<()> {
+        validate::check_receipt_handle(receipt_handle)?;
         let span = self.span("DeleteMessage", OpType::Settle);
         self.inner
             .client
@@ -406,6 +407,7 @@ impl Queue {
     ///
     /// [`Error::InvalidInput`] over 12 h or for fractional seconds, [`Error::Sqs`].
     pub async fn change_visibility(&self, receipt_handle: &str, timeout: Duration) -> Result<()> {
+        validate::check_receipt_handle(receipt_handle)?;
         validate::check_visibility(timeout)?;
         let span = self.span("ChangeMessageVisibility", OpType::Settle);
         self.inner
@@ -426,44 +428,51 @@ impl Queue {
     /// one result per handle, in order.
     pub async fn delete_batch<S: AsRef<str>>(&self, receipt_handles: &[S]) -> Vec<Result<()>> {
         let items: Vec<&str> = receipt_handles.iter().map(AsRef::as_ref).collect();
-        let chunks = batch::chunks_of_ten(items.len());
-        batch::run(items, chunks, 4, self.inner.retry, |entries| async move {
-            let span = self.span("DeleteMessageBatch", OpType::Settle);
-            span.record("messaging.batch.message_count", entries.len());
-            let sdk_entries = entries
-                .iter()
-                .map(|(i, h)| {
-                    DeleteMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .receipt_handle(*h)
-                        .build()
-                        .map_err(|e| Error::invalid("receipt handle", e.to_string()))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let out = self
-                .inner
-                .client
-                .delete_message_batch()
-                .queue_url(&self.inner.url)
-                .set_entries(Some(sdk_entries))
-                .send()
-                .instrument(span.clone())
-                .await
-                .map_err(|e| self.sdk_err("DeleteMessageBatch", e, &span))?;
-            let mut results: Vec<(usize, EntryResult<()>)> = Vec::with_capacity(entries.len());
-            results.extend(
-                out.successful()
+        // Refuse empty handles up front, per entry.
+        let checks: Vec<Result<()>> = items
+            .iter()
+            .map(|h| validate::check_receipt_handle(h))
+            .collect();
+        let valid: Vec<usize> = (0..items.len()).filter(|&i| checks[i].is_ok()).collect();
+        let to_send: Vec<&str> = valid.iter().map(|&i| items[i]).collect();
+        let chunks = batch::chunks_of_ten(to_send.len());
+        let sent =
+            batch::run(to_send, chunks, 4, self.inner.retry, |entries| async move {
+                let span = self.span("DeleteMessageBatch", OpType::Settle);
+                span.record("messaging.batch.message_count", entries.len());
+                let sdk_entries = entries
                     .iter()
-                    .filter_map(|s| batch::index_of(s.id()).map(|i| (i, Ok(())))),
-            );
-            results.extend(
-                out.failed()
-                    .iter()
-                    .filter_map(|f| batch::index_of(f.id()).map(|i| (i, Err(entry_failure(i, f))))),
-            );
-            Ok(results)
-        })
-        .await
+                    .map(|(i, h)| {
+                        DeleteMessageBatchRequestEntry::builder()
+                            .id(i.to_string())
+                            .receipt_handle(*h)
+                            .build()
+                            .map_err(|e| Error::invalid("receipt handle", e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                let out = self
+                    .inner
+                    .client
+                    .delete_message_batch()
+                    .queue_url(&self.inner.url)
+                    .set_entries(Some(sdk_entries))
+                    .send()
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|e| self.sdk_err("DeleteMessageBatch", e, &span))?;
+                let mut results: Vec<(usize, EntryResult<()>)> = Vec::with_capacity(entries.len());
+                results.extend(
+                    out.successful()
+                        .iter()
+                        .filter_map(|s| batch::index_of(s.id()).map(|i| (i, Ok(())))),
+                );
+                results.extend(out.failed().iter().filter_map(|f| {
+                    batch::index_of(f.id()).map(|i| (i, Err(entry_failure(i, f))))
+                }));
+                Ok(results)
+            })
+            .await;
+        merge_checked(checks, valid, sent)
     }
 
     /// Changes the visibility of messages with `ChangeMessageVisibilityBatch`, 10 per
@@ -475,10 +484,10 @@ impl Queue {
         entries: &[(S, Duration)],
     ) -> Vec<Result<()>> {
         let items: Vec<(&str, Duration)> = entries.iter().map(|(h, d)| (h.as_ref(), *d)).collect();
-        // Refuse bad timeouts up front, per entry.
+        // Refuse empty handles and bad timeouts up front, per entry.
         let checks: Vec<Result<()>> = items
             .iter()
-            .map(|(_, d)| validate::check_visibility(*d))
+            .map(|(h, d)| validate::check_receipt_handle(h).and(validate::check_visibility(*d)))
             .collect();
         let valid: Vec<usize> = (0..items.len()).filter(|&i| checks[i].is_ok()).collect();
         let to_send: Vec<(&str, Duration)> = valid.iter().map(|&i| items[i]).collect();
@@ -520,12 +529,22 @@ impl Queue {
                 Ok(results)
             })
             .await;
-        let mut out = checks;
-        for (slot, r) in valid.into_iter().zip(sent) {
-            out[slot] = r;
-        }
-        out
+        merge_checked(checks, valid, sent)
     }
+}
+
+/// Puts the results of the entries that were sent (`valid[k]` is the slot of `sent[k]`)
+/// into the slots of the up-front checks, so callers get one result per entry, in order.
+fn merge_checked(
+    checks: Vec<Result<()>>,
+    valid: Vec<usize>,
+    sent: Vec<Result<()>>,
+) -> Vec<Result<()>> {
+    let mut out = checks;
+    for (slot, r) in valid.into_iter().zip(sent) {
+        out[slot] = r;
+    }
+    out
 }
 
 /// Converts SQS's failed batch entry.

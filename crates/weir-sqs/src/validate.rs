@@ -206,6 +206,22 @@ pub fn check_wait(wait: Duration) -> Result<()> {
     check_seconds("wait time", wait, MAX_WAIT)
 }
 
+/// Checks a receipt handle before it is sent: SQS refuses an empty one
+/// (`ReceiptHandleIsInvalid`), so weir refuses it first, without a request.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] when the handle is empty.
+pub fn check_receipt_handle(receipt_handle: &str) -> Result<()> {
+    if receipt_handle.is_empty() {
+        return Err(Error::invalid(
+            "receipt handle",
+            "it is empty: use the handle SQS returned with the message",
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a visibility timeout: 0–43,200 s (12 h), whole seconds.
 ///
 /// # Errors
@@ -474,6 +490,9 @@ mod tests {
     #[test]
     fn durations() {
         check_delay(Duration::ZERO).unwrap();
+        check_receipt_handle("AQEB-handle").unwrap();
+        let err = check_receipt_handle("").unwrap_err();
+        assert!(err.to_string().contains("receipt handle"), "{err}");
         check_delay(MAX_DELAY).unwrap();
         assert!(reason(check_delay(Duration::from_secs(901)).unwrap_err()).contains("900"));
         assert!(check_delay(Duration::from_millis(1500)).is_err());
