@@ -170,6 +170,13 @@ async fn raw(client: &Client, url: &str, n: usize) -> Duration {
     end - start
 }
 
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// The worker with a no-op handler until `n` are acked.
 async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::WorkerReport) {
     let handled = Arc::new(AtomicU64::new(0));
@@ -179,8 +186,8 @@ async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::Wor
             h.fetch_add(1, Ordering::Relaxed);
             std::future::ready(Ok::<_, HandlerError>(()))
         }))
-        .concurrency(200)
-        .pollers(8)
+        .concurrency(env_or("WEIR_BENCH_CONCURRENCY", 200))
+        .pollers(env_or("WEIR_BENCH_POLLERS", 8))
         .wait_time(Duration::from_secs(1))
         .build()
         .unwrap();
@@ -219,7 +226,13 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
     fill(client, &worker_url, n).await;
 
     requests.reset();
-    let raw_time = raw(client, &raw_url, n).await;
+    // WEIR_BENCH_ONLY=worker skips the raw loop (for profiling); =raw skips the worker.
+    let only = std::env::var("WEIR_BENCH_ONLY").unwrap_or_default();
+    let raw_time = if only == "worker" {
+        Duration::from_secs(1)
+    } else {
+        raw(client, &raw_url, n).await
+    };
     let raw_requests = requests.total();
     let raw_ops = requests.summary();
 
@@ -228,10 +241,14 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
         .await
         .unwrap();
     requests.reset();
-    let (worker_time, report) = worker(queue, n).await;
+    let (worker_time, report) = if only == "raw" {
+        (Duration::from_secs(1), weir_worker::WorkerReport::default())
+    } else {
+        worker(queue, n).await
+    };
     let worker_requests = requests.total();
     let worker_ops = requests.summary();
-    assert_eq!(report.acked, n as u64, "{report:?}");
+    assert!(only == "raw" || report.acked == n as u64, "{report:?}");
     assert_eq!(report.possible_duplicates, 0);
 
     let _ = client.delete_queue().queue_url(raw_url).send().await;

@@ -2,10 +2,11 @@
 //! FIFO groups in sequence, and spawns one task per message.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -97,6 +98,13 @@ impl<Req> Pending<Req> {
         released
     }
 
+    pub(crate) fn for_each_mut(&mut self, mut f: impl FnMut(&mut Job<Req>)) {
+        self.plain.iter_mut().for_each(&mut f);
+        for g in self.groups.values_mut() {
+            g.queue.iter_mut().for_each(&mut f);
+        }
+    }
+
     pub(crate) fn drain(&mut self) -> Vec<Job<Req>> {
         let mut all: Vec<Job<Req>> = self.plain.drain(..).collect();
         for (_, g) in self.groups.drain() {
@@ -172,6 +180,17 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                                 pending.push(job);
                             }
                         }
+                        // Start what the service takes now; what must wait gets its lease.
+                        let mut cx = Context::from_waker(Waker::noop());
+                        while pending.has_startable() {
+                            if !matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))) {
+                                break;
+                            }
+                            if let Some(job) = pending.pop() {
+                                ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                            }
+                        }
+                        pending.for_each_mut(|job| ctx.register(job));
                     }
                     None => break,
                 },
@@ -215,15 +234,29 @@ impl Ctx {
     fn admit<Req>(&self, job: &mut Job<Req>, key: u64) {
         let token = self.force.child_token();
         let lost = Arc::new(AtomicBool::new(false));
-        self.shared.leases.register(
+        job.held = Some(Held {
             key,
-            &job.meta.receipt,
-            job.meta.received_at,
-            self.shared.settings.visibility,
-            token.clone(),
-            lost.clone(),
-        );
-        job.held = Some(Held { key, token, lost });
+            token,
+            lost,
+            registered: false,
+        });
+    }
+
+    /// Lets the lease task keep a waiting message invisible.
+    fn register<Req>(&self, job: &mut Job<Req>) {
+        if let Some(h) = &mut job.held
+            && !h.registered
+        {
+            self.shared.leases.register(
+                h.key,
+                &job.meta.receipt,
+                job.meta.received_at,
+                self.shared.settings.visibility,
+                h.token.clone(),
+                h.lost.clone(),
+            );
+            h.registered = true;
+        }
     }
 
     fn start<Req: Send + 'static>(
@@ -238,14 +271,15 @@ impl Ctx {
             permit,
             held,
         } = job;
-        let Held { key, token, lost } = held.unwrap_or_else(|| Held {
+        let held = held.unwrap_or_else(|| Held {
             key: 0,
             token: self.force.child_token(),
             lost: Arc::new(AtomicBool::new(false)),
+            registered: false,
         });
         let work = match req {
             // Its lease was lost while it waited: do not start it.
-            _ if token.is_cancelled() => Work::Skipped,
+            _ if held.token.is_cancelled() => Work::Skipped,
             Err(error) => Work::Undecodable(error),
             Ok(req) => match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req))) {
                 Ok(fut) => Work::Handler(fut),
@@ -260,15 +294,22 @@ impl Ctx {
             messaging.message.id = %meta.id,
             messaging.sqs.receive_count = meta.receive_count,
         );
-        self.tracker.spawn(tracing::Instrument::instrument(
+        let mut task = Box::pin(tracing::Instrument::instrument(
             async move {
                 let group = meta.group.clone();
-                let failed = process(&shared, meta, permit, work, key, token, &lost).await;
+                let failed = process(&shared, meta, permit, work, held).await;
                 if let (Some(tx), Some(group)) = (done, group) {
                     let _ = tx.send(Done { group, failed });
                 }
             },
             span,
         ));
+        // A handler that finishes at once (and is acked through the channel) needs no
+        // task of its own: poll it here first. Otherwise spawn it; the spawned task polls
+        // it again at once, registering the real waker (the no-op one is never woken).
+        let mut cx = Context::from_waker(Waker::noop());
+        if task.as_mut().poll(&mut cx).is_pending() {
+            self.tracker.spawn(task);
+        }
     }
 }

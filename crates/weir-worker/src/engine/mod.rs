@@ -140,6 +140,9 @@ pub(crate) struct Held {
     pub(crate) key: u64,
     pub(crate) token: CancellationToken,
     pub(crate) lost: Arc<AtomicBool>,
+    /// Whether the lease task knows it yet: a message is registered when it has to wait
+    /// (prefetched), or when its handler does not finish at once.
+    pub(crate) registered: bool,
 }
 
 /// One message's slot of the concurrency, held until the message is finished (acked,
