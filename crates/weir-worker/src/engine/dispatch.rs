@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc;
@@ -158,7 +158,8 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                     let Some(job) = pending.pop() else { continue };
                     match ready {
                         Ok(()) => {
-                            ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                            let task = ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone()));
+                            ctx.run(task);
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "the handler service failed and cannot be used; shutting the worker down");
@@ -170,12 +171,15 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                 }
                 batch = jobs.recv() => match batch {
                     Some(batch) => {
+                        // What starts now runs in one task per batch, off this task, so
+                        // the per-message work spreads over the runtime's threads.
+                        let mut started = Vec::with_capacity(batch.len());
                         for mut job in batch {
                             next_key += 1;
                             ctx.admit(&mut job, next_key);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
-                                ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
                             } else {
                                 pending.push(job);
                             }
@@ -187,10 +191,15 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                                 break;
                             }
                             if let Some(job) = pending.pop() {
-                                ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
                             }
                         }
                         pending.for_each_mut(|job| ctx.register(job));
+                        if started.len() > 1 {
+                            ctx.tracker.spawn(futures_util::future::join_all(started));
+                        } else if let Some(task) = started.pop() {
+                            ctx.run(task);
+                        }
                     }
                     None => break,
                 },
@@ -259,12 +268,13 @@ impl Ctx {
         }
     }
 
-    fn start<Req: Send + 'static>(
+    /// Calls the service for `job` and returns the future that runs it to its end.
+    fn prepare<Req: Send + 'static>(
         &self,
         service: &mut BoxService<Req, (), BoxError>,
         job: Job<Req>,
         done: Option<mpsc::UnboundedSender<Done>>,
-    ) {
+    ) -> Started {
         let Job {
             meta,
             req,
@@ -294,22 +304,31 @@ impl Ctx {
             messaging.message.id = %meta.id,
             messaging.sqs.receive_count = meta.receive_count,
         );
-        let mut task = Box::pin(tracing::Instrument::instrument(
+        shared.running.fetch_add(1, Ordering::Relaxed);
+        Box::pin(tracing::Instrument::instrument(
             async move {
                 let group = meta.group.clone();
                 let failed = process(&shared, meta, permit, work, held).await;
+                shared.running.fetch_sub(1, Ordering::Relaxed);
                 if let (Some(tx), Some(group)) = (done, group) {
                     let _ = tx.send(Done { group, failed });
                 }
             },
             span,
-        ));
-        // A handler that finishes at once (and is acked through the channel) needs no
-        // task of its own: poll it here first. Otherwise spawn it; the spawned task polls
-        // it again at once, registering the real waker (the no-op one is never woken).
+        ))
+    }
+
+    /// Runs one message: a handler that finishes at once (and is acked through the
+    /// channel) needs no task of its own, so it is polled here first; otherwise it is
+    /// spawned, and the spawned task polls it again at once, registering the real waker
+    /// (the no-op one is never woken).
+    fn run(&self, mut task: Started) {
         let mut cx = Context::from_waker(Waker::noop());
         if task.as_mut().poll(&mut cx).is_pending() {
             self.tracker.spawn(task);
         }
     }
 }
+
+/// A message's whole run, ready to be polled.
+type Started = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
