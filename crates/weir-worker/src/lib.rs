@@ -43,19 +43,21 @@
 //! # The message path
 //!
 //! ```text
-//!  slots (concurrency) ──► rate limiter ──► poller × k: ReceiveMessage(min(10, free slots), long poll)
-//!                                               │ decode (Codec)
-//!                                               ▼
-//!                      dispatcher: waits for the service to be ready; FIFO: one message per group at a time
-//!                                               │
-//!          lease task ◄── register ──  task per message: handler (panics caught, lease-loss cancels)
-//!   (ChangeMessageVisibilityBatch                │
-//!    before expiry; failure → cancel)            ├─ Ok ──────────────────► ack buffer ─► DeleteMessageBatch (≤10, ≤50 ms)
-//!                                               ├─ retry / other error ─► ChangeMessageVisibility(backoff(receive count))
-//!                                               ├─ panic ───────────────► same as retry
-//!                                               ├─ reject / undecodable ► SendMessage(DLQ, reason attrs) ─► then delete
-//!                                               ├─ max attempts reached ► same as reject
-//!                                               └─ lease lost ──────────► nothing (SQS redelivers)
+//!  slots (concurrency) ─► rate limiter ─► pollers × k: ReceiveMessage(min(10, free slots))
+//!                                              │ decode (Codec)
+//!                                              ▼
+//!  dispatcher: waits for the service to be ready; FIFO: one message per group at a time
+//!                                              │
+//!  handler: inline if it finishes at once, else its own task; panics caught;
+//!  lease task keeps waiting and running messages invisible (ChangeMessageVisibilityBatch),
+//!  and cancels the handler when an extension fails
+//!                                              │
+//!    ├─ Ok ────────────────────► ack buffer ─► DeleteMessageBatch (≤ 10 entries, ≤ 50 ms)
+//!    ├─ retry / other error ───► ChangeMessageVisibility(backoff(receive count))
+//!    ├─ panic ─────────────────► same as retry
+//!    ├─ reject / undecodable ──► SendMessage(DLQ, weir.dlq.* attributes) ─► then delete
+//!    ├─ max attempts reached ──► same as reject
+//!    └─ lease lost ────────────► nothing: SQS delivers it again
 //!  FIFO: a failure releases the rest of its group in hand (visibility 0), so order holds.
 //! ```
 //!

@@ -16,7 +16,7 @@ use super::ops::{EntryResult, Sqs, is_receipt_invalid};
 /// Attempts per entry (the first one included) before a delete is given up.
 const ATTEMPTS: u32 = 4;
 /// Concurrent `DeleteMessageBatch` calls.
-const FLUSHES_IN_FLIGHT: usize = 16;
+const FLUSHES_IN_FLIGHT: usize = 64;
 
 pub(crate) struct AckItem {
     pub(crate) receipt: String,

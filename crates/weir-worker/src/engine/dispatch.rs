@@ -2,10 +2,11 @@
 //! FIFO groups in sequence, and spawns one task per message.
 
 use std::collections::{HashMap, VecDeque};
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -97,6 +98,13 @@ impl<Req> Pending<Req> {
         released
     }
 
+    pub(crate) fn for_each_mut(&mut self, mut f: impl FnMut(&mut Job<Req>)) {
+        self.plain.iter_mut().for_each(&mut f);
+        for g in self.groups.values_mut() {
+            g.queue.iter_mut().for_each(&mut f);
+        }
+    }
+
     pub(crate) fn drain(&mut self) -> Vec<Job<Req>> {
         let mut all: Vec<Job<Req>> = self.plain.drain(..).collect();
         for (_, g) in self.groups.drain() {
@@ -150,7 +158,8 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                     let Some(job) = pending.pop() else { continue };
                     match ready {
                         Ok(()) => {
-                            ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                            let task = ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone()));
+                            ctx.run(task);
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "the handler service failed and cannot be used; shutting the worker down");
@@ -162,15 +171,34 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                 }
                 batch = jobs.recv() => match batch {
                     Some(batch) => {
+                        // What starts now runs in one task per batch, off this task, so
+                        // the per-message work spreads over the runtime's threads.
+                        let mut started = Vec::with_capacity(batch.len());
                         for mut job in batch {
                             next_key += 1;
                             ctx.admit(&mut job, next_key);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
-                                ctx.start(&mut service, job, fifo.then(|| done_tx.clone()));
+                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
                             } else {
                                 pending.push(job);
                             }
+                        }
+                        // Start what the service takes now; what must wait gets its lease.
+                        let mut cx = Context::from_waker(Waker::noop());
+                        while pending.has_startable() {
+                            if !matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))) {
+                                break;
+                            }
+                            if let Some(job) = pending.pop() {
+                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
+                            }
+                        }
+                        pending.for_each_mut(|job| ctx.register(job));
+                        if started.len() > 1 {
+                            ctx.tracker.spawn(futures_util::future::join_all(started));
+                        } else if let Some(task) = started.pop() {
+                            ctx.run(task);
                         }
                     }
                     None => break,
@@ -215,37 +243,53 @@ impl Ctx {
     fn admit<Req>(&self, job: &mut Job<Req>, key: u64) {
         let token = self.force.child_token();
         let lost = Arc::new(AtomicBool::new(false));
-        self.shared.leases.register(
+        job.held = Some(Held {
             key,
-            &job.meta.receipt,
-            job.meta.received_at,
-            self.shared.settings.visibility,
-            token.clone(),
-            lost.clone(),
-        );
-        job.held = Some(Held { key, token, lost });
+            token,
+            lost,
+            registered: false,
+        });
     }
 
-    fn start<Req: Send + 'static>(
+    /// Lets the lease task keep a waiting message invisible.
+    fn register<Req>(&self, job: &mut Job<Req>) {
+        if let Some(h) = &mut job.held
+            && !h.registered
+        {
+            self.shared.leases.register(
+                h.key,
+                &job.meta.receipt,
+                job.meta.received_at,
+                self.shared.settings.visibility,
+                h.token.clone(),
+                h.lost.clone(),
+            );
+            h.registered = true;
+        }
+    }
+
+    /// Calls the service for `job` and returns the future that runs it to its end.
+    fn prepare<Req: Send + 'static>(
         &self,
         service: &mut BoxService<Req, (), BoxError>,
         job: Job<Req>,
         done: Option<mpsc::UnboundedSender<Done>>,
-    ) {
+    ) -> Started {
         let Job {
             meta,
             req,
             permit,
             held,
         } = job;
-        let Held { key, token, lost } = held.unwrap_or_else(|| Held {
+        let held = held.unwrap_or_else(|| Held {
             key: 0,
             token: self.force.child_token(),
             lost: Arc::new(AtomicBool::new(false)),
+            registered: false,
         });
         let work = match req {
             // Its lease was lost while it waited: do not start it.
-            _ if token.is_cancelled() => Work::Skipped,
+            _ if held.token.is_cancelled() => Work::Skipped,
             Err(error) => Work::Undecodable(error),
             Ok(req) => match std::panic::catch_unwind(AssertUnwindSafe(|| service.call(req))) {
                 Ok(fut) => Work::Handler(fut),
@@ -260,15 +304,31 @@ impl Ctx {
             messaging.message.id = %meta.id,
             messaging.sqs.receive_count = meta.receive_count,
         );
-        self.tracker.spawn(tracing::Instrument::instrument(
+        shared.running.fetch_add(1, Ordering::Relaxed);
+        Box::pin(tracing::Instrument::instrument(
             async move {
                 let group = meta.group.clone();
-                let failed = process(&shared, meta, permit, work, key, token, &lost).await;
+                let failed = process(&shared, meta, permit, work, held).await;
+                shared.running.fetch_sub(1, Ordering::Relaxed);
                 if let (Some(tx), Some(group)) = (done, group) {
                     let _ = tx.send(Done { group, failed });
                 }
             },
             span,
-        ));
+        ))
+    }
+
+    /// Runs one message: a handler that finishes at once (and is acked through the
+    /// channel) needs no task of its own, so it is polled here first; otherwise it is
+    /// spawned, and the spawned task polls it again at once, registering the real waker
+    /// (the no-op one is never woken).
+    fn run(&self, mut task: Started) {
+        let mut cx = Context::from_waker(Waker::noop());
+        if task.as_mut().poll(&mut cx).is_pending() {
+            self.tracker.spawn(task);
+        }
     }
 }
+
+/// A message's whole run, ready to be polled.
+type Started = std::pin::Pin<Box<dyn Future<Output = ()> + Send + 'static>>;

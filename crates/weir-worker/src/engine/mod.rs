@@ -140,6 +140,9 @@ pub(crate) struct Held {
     pub(crate) key: u64,
     pub(crate) token: CancellationToken,
     pub(crate) lost: Arc<AtomicBool>,
+    /// Whether the lease task knows it yet: a message is registered when it has to wait
+    /// (prefetched), or when its handler does not finish at once.
+    pub(crate) registered: bool,
 }
 
 /// One message's slot of the concurrency, held until the message is finished (acked,
@@ -184,6 +187,8 @@ pub(crate) struct Shared {
     /// Messages whose handler was cancelled at shutdown, to release in batches.
     pub(crate) release_tx: mpsc::UnboundedSender<String>,
     pub(crate) health: Arc<HealthState>,
+    /// Messages whose run (handler, then its outcome) has started and not ended.
+    pub(crate) running: AtomicUsize,
 }
 
 /// Runs a worker until `signal` (or the health state's shutdown token), then shuts it
@@ -227,6 +232,7 @@ pub(crate) async fn run<Req: Send + 'static>(
         ack_tx: ack_tx.clone(),
         release_tx,
         health: health.clone(),
+        running: AtomicUsize::new(0),
     });
     health.live.store(true, Ordering::SeqCst);
 
@@ -290,12 +296,12 @@ pub(crate) async fn run<Req: Send + 'static>(
     // 3. Let running handlers finish, within the shutdown timeout.
     tracing::info!("shutting down: 3. wait for running handlers");
     tracker.close();
-    let running = tracker.len();
+    let running = shared.running.load(Ordering::SeqCst);
     let timeout = shared.settings.shutdown_timeout;
     let _ = tokio::time::timeout(timeout, tracker.wait()).await;
     stats
         .finished_in_shutdown
-        .add((running.saturating_sub(tracker.len())) as u64);
+        .add(running.saturating_sub(shared.running.load(Ordering::SeqCst)) as u64);
 
     // 4. Flush the acks.
     tracing::info!("shutting down: 4. flush acks");
@@ -304,7 +310,7 @@ pub(crate) async fn run<Req: Send + 'static>(
     // 5. Cancel what is left and release it.
     if !tracker.is_empty() {
         tracing::warn!(
-            handlers = tracker.len(),
+            handlers = shared.running.load(Ordering::SeqCst),
             "shutting down: 5. cancelling handlers still running and releasing their messages"
         );
     }

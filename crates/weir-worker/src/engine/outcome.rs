@@ -3,19 +3,20 @@
 
 use std::any::Any;
 use std::collections::HashMap;
+use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
 use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 
 use super::acker::{AckItem, AckMsg};
-use super::{Meta, Shared, Slot};
+use super::{Held, Meta, Shared, Slot};
 use crate::handler::{Action, BoxError, classify, with_cancellation};
 use crate::retry::MAX_VISIBILITY;
 
@@ -71,10 +72,14 @@ pub(crate) async fn process(
     meta: Meta,
     permit: Slot,
     work: Work,
-    key: u64,
-    token: CancellationToken,
-    lost: &AtomicBool,
+    held: Held,
 ) -> bool {
+    let Held {
+        key,
+        token,
+        lost,
+        mut registered,
+    } = held;
     let stats = &shared.sqs.stats;
     let outcome = match work {
         Work::Skipped if lost.load(Ordering::SeqCst) => Outcome::LeaseLost,
@@ -95,12 +100,29 @@ pub(crate) async fn process(
         Work::Handler(fut) => {
             let started = Instant::now();
             let guarded = with_cancellation(token.clone(), AssertUnwindSafe(fut).catch_unwind());
+            let mut guarded = pin!(guarded);
+            // The lease starts when the handler does not finish at once.
+            let leased = poll_fn(|cx| {
+                let poll = guarded.as_mut().poll(cx);
+                if poll.is_pending() && !registered {
+                    registered = true;
+                    shared.leases.register(
+                        key,
+                        &meta.receipt,
+                        meta.received_at,
+                        shared.settings.visibility,
+                        token.clone(),
+                        lost.clone(),
+                    );
+                }
+                poll
+            });
             // Cancellation wins: once the token fired (lease lost, or shutdown gave up),
             // the message is not acked even if the handler returns Ok in the same poll.
             let result = tokio::select! {
                 biased;
                 () = token.cancelled() => None,
-                r = guarded => Some(r),
+                r = leased => Some(r),
             };
             stats
                 .handler_latency
@@ -128,7 +150,9 @@ pub(crate) async fn process(
             }
         }
     };
-    shared.leases.unregister(key);
+    if registered {
+        shared.leases.unregister(key);
+    }
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {

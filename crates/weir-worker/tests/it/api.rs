@@ -190,3 +190,32 @@ async fn the_router_dispatches_by_type_tag() {
     assert_eq!(dead.len(), 1);
     assert!(attrs_of(&dead[0])[dlq_attributes::ERROR].contains("Refunded"));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_router_fallback_takes_untagged_messages() {
+    let env = env();
+    let q = env.queue("router-fallback", &[]).await;
+    env.send(&q, [r#"{"any":"thing"}"#.to_owned()]).await;
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let g = got.clone();
+    let router = Router::new()
+        .route(
+            "Placed",
+            handler_fn(|_m: Message<Placed>| async { Ok::<_, HandlerError>(()) }),
+        )
+        .fallback(handler_fn(move |m: Message<serde_json::Value>| {
+            let g = g.clone();
+            async move {
+                g.lock().unwrap().push(m.body().unwrap()["any"].clone());
+                Ok::<_, HandlerError>(())
+            }
+        }));
+    let worker = Worker::builder(q.clone()).handler(router).build().unwrap();
+    let g = got.clone();
+    let report = run_until_done(worker, Duration::from_secs(30), move || {
+        g.lock().unwrap().len() == 1
+    })
+    .await;
+    assert_eq!(got.lock().unwrap()[0], "thing");
+    assert_eq!(report.acked, 1);
+}

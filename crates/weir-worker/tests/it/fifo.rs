@@ -160,3 +160,45 @@ async fn fifo_acks_are_not_delayed() {
     assert_eq!(*order.lock().unwrap(), (0..30).collect::<Vec<_>>());
     assert_eq!(report.acked, 30);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_lost_receive_response_is_recovered_by_its_attempt_id() {
+    use weir_local::{FaultAction, FaultRule};
+    let env = env();
+    let q = env.fifo("lost.fifo").await;
+    env.send_grouped(&q, (0..10).map(|i| (i.to_string(), Some("g".to_owned()))))
+        .await;
+    // The first receive takes effect but its response is lost: without the same
+    // ReceiveRequestAttemptId on the retry, those messages would stay invisible for the
+    // whole visibility timeout.
+    env.local.faults().inject(
+        FaultRule::new(FaultAction::LoseResponse)
+            .operation("ReceiveMessage")
+            .times(1),
+    );
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let o = o.clone();
+            async move {
+                o.lock().unwrap().push(*m.body().unwrap());
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .visibility_timeout(Duration::from_secs(300))
+        .build()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let report = run_until_done(worker, Duration::from_secs(600), || {
+        order.lock().unwrap().len() >= 10
+    })
+    .await;
+    assert!(
+        start.elapsed() < Duration::from_secs(120),
+        "recovered without waiting out the visibility timeout: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
+    assert_eq!(report.acked, 10);
+}
