@@ -21,13 +21,15 @@ pub fn in_process() -> bool {
     std::env::var("WEIR_SQS_TEST_TARGET").map_or(true, |v| v != "localstack")
 }
 
-/// A client for LocalStack at 127.0.0.1:4566.
+/// A client for LocalStack at `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`).
 pub fn localstack_client() -> Client {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned());
     let conf = aws_sdk_sqs::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "weir-tests"))
-        .endpoint_url("http://127.0.0.1:4566")
+        .endpoint_url(endpoint)
         .build();
     Client::from_conf(conf)
 }
