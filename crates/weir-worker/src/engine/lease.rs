@@ -286,3 +286,74 @@ impl LeaseTask {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Stats;
+
+    fn table() -> (Arc<Leases>, CancellationToken, Arc<AtomicBool>) {
+        let leases = Arc::new(Leases::new(true));
+        let token = CancellationToken::new();
+        let lost = Arc::new(AtomicBool::new(false));
+        leases.register(
+            1,
+            "r",
+            Instant::now(),
+            Duration::from_secs(30),
+            token.clone(),
+            lost.clone(),
+        );
+        (leases, token, lost)
+    }
+
+    fn task(leases: &Arc<Leases>) -> LeaseTask {
+        LeaseTask {
+            sqs: Arc::new(Sqs {
+                client: weir_local::LocalSqs::new().client(),
+                url: "http://localhost/000000000000/q".to_owned(),
+                stats: Arc::new(Stats::new("lease")),
+            }),
+            leases: leases.clone(),
+            visibility: Duration::from_secs(30),
+            threshold: Duration::from_secs(15),
+            max_total: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_acking_lease_that_ends_keeps_its_deadline_for_the_acker() {
+        let (leases, token, _) = table();
+        let fallback = Instant::now() + Duration::from_secs(1);
+        assert!(leases.holds(Some(1), fallback, Duration::from_secs(1)));
+        leases.mark_acking(1);
+        task(&leases).lose(1);
+        // Ended: no more retries, but the deadline is kept until the acker finishes it.
+        assert!(!leases.holds(Some(1), fallback, Duration::ZERO));
+        let until = leases.finish(Some(1), fallback);
+        assert_eq!(until, Instant::now() + Duration::from_secs(30));
+        // Finished: gone from the table.
+        assert_eq!(leases.finish(Some(1), fallback), fallback);
+        // Its handler is done: nothing to cancel, and it is not a lost lease.
+        assert!(!token.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_running_lease_that_ends_is_removed_and_marked_lost() {
+        let (leases, token, lost) = table();
+        task(&leases).lose(1);
+        assert!(token.is_cancelled() && lost.load(Ordering::SeqCst));
+        let fallback = Instant::now();
+        assert_eq!(leases.finish(Some(1), fallback), fallback);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_leases_the_fallback_deadline_decides() {
+        let leases = Leases::new(false);
+        let until = Instant::now() + Duration::from_secs(5);
+        assert!(leases.holds(Some(1), until, Duration::from_secs(1)));
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert!(!leases.holds(Some(1), until, Duration::from_secs(1)));
+        assert_eq!(leases.finish(Some(1), until), until);
+    }
+}

@@ -105,3 +105,34 @@ async fn a_delete_after_the_visibility_timeout_is_a_possible_duplicate() {
     assert_eq!(report.acked, 1, "{report:?}");
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_gives_failing_deletes_a_bounded_number_of_attempts() {
+    let env = env();
+    let q = env.queue("delete-outage-at-shutdown", &[]).await;
+    env.send(&q, (0..5).map(|i| i.to_string())).await;
+    env.local.faults().inject(
+        FaultRule::error(500, "InternalError", "deletes are down").operation("DeleteMessageBatch"),
+    );
+    let done = Count::default();
+    let (handle, task) = spawn(counting_worker(&q, &done, Lease::new()));
+    wait_for(Duration::from_secs(10), || done.get() == 5).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    assert_eq!(
+        handle.health().in_flight,
+        5,
+        "still retrying while the lease holds"
+    );
+    let stopped = tokio::time::Instant::now();
+    handle.shutdown();
+    let report = task.await.unwrap();
+    let took = stopped.elapsed();
+    // 4 attempts, a few hundred ms apart, each with the SDK's own retries.
+    assert!(took < Duration::from_secs(15), "shutdown took {took:?}");
+    assert_eq!(report.acked, 0, "{report:?}");
+    assert_eq!(report.ack_failures, 5, "{report:?}");
+    // Not deleted, not lost: they reappear after their visibility timeout.
+    env.local.faults().clear();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(env.counts(q.url()).await.0, 5);
+}
