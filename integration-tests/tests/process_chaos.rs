@@ -207,8 +207,9 @@ async fn sigkill_three_times_loses_nothing() {
     assert!(duplicates <= 30, "{duplicates} duplicates");
 }
 
-/// The test worker stops on stdin's end (it has no SIGTERM handler, see RELIABILITY.md):
-/// that runs the same lossless shutdown a SIGTERM handler would (`ShutdownHandle`).
+/// A real SIGTERM mid-run: the test worker's handler starts the lossless shutdown
+/// (`ShutdownHandle`); the process must exit within its shutdown timeout (30 s, the
+/// default) with nothing left in flight.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_mid_run_exits_in_time_with_nothing_in_flight() {
     const N: usize = 2000;
@@ -229,22 +230,29 @@ async fn stop_mid_run_exits_in_time_with_nothing_in_flight() {
     // Not a wait for a condition: it puts the stop in the middle of the next batch's
     // handlers (they run 1 s), so the shutdown has running handlers to wait for.
     tokio::time::sleep(Duration::from_millis(400)).await;
+    // Keep stdin open (`Child::wait` would close it, which also stops the worker), so
+    // only the signal can stop it.
+    let stdin = child.stdin.take();
     let stopped = Instant::now();
-    drop(child.stdin.take());
+    let pid = child.id().to_string();
+    let kill = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(kill.success(), "kill -TERM {pid}: {kill:?}");
     // Its shutdown timeout is the default 30 s; running handlers need under 1 s more.
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
     let took = stopped.elapsed();
+    drop(stdin);
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(30), "exit took {took:?}");
     let report = reader.join().unwrap();
     let (visible, in_flight) = counts(&client, q.url()).await;
     let handled = handled(&seen);
     println!(
-        "| stop mid-run | {N} | {handled} handled, exit in {took:?} | in flight after: {in_flight} | visible {visible} |"
+        "| SIGTERM mid-run | {N} | {handled} handled, exit in {took:?} | in flight after: {in_flight} | visible {visible} |"
     );
     println!("worker: {report}");
+    assert!(report.contains("SIGTERM: shutting down"), "{report}");
     assert_eq!(in_flight, 0, "nothing left in flight: {report}");
     assert_eq!(visible as usize + handled, N, "{report}");
 }

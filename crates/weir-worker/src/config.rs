@@ -9,6 +9,10 @@ use std::time::Duration;
 /// next message of a group is only delivered once the previous one is deleted): each
 /// batch holds what is ready at that moment.
 ///
+/// A message keeps its [`Lease`] until its delete completes. Failed deletes are retried
+/// with exponential backoff (100 ms doubling to 5 s) for as long as the lease keeps the
+/// message invisible; once shutdown begins, a batch gets at most 4 more attempts.
+///
 /// # Examples
 ///
 /// ```
@@ -74,6 +78,11 @@ impl AckBatching {
 /// `max_total` since the receive (12 h at most: SQS's limit). When an extension fails
 /// or the lease reaches `max_total`, the handler is cancelled and the message is
 /// counted as a lost lease: SQS will deliver it again.
+///
+/// The lease also covers a handled message until its delete completes (or is given
+/// up), so acks waiting in their batch, being retried, or slow do not let the message
+/// reappear; a lease that ends meanwhile stops the delete's retries (counted in
+/// `ack_failures`).
 ///
 /// # Examples
 ///

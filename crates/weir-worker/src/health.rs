@@ -14,8 +14,9 @@ pub struct Health {
     /// The worker is running (between the start of `run_until` and the end of its
     /// shutdown).
     pub live: bool,
-    /// The worker is live, not paused, not shutting down, and its last receive
-    /// succeeded. False while receives fail.
+    /// The worker is live, not paused, not shutting down, its last receive succeeded
+    /// and its last delete (ack) did not fail. False while receives fail, and while
+    /// deletes fail (until one succeeds).
     pub ready: bool,
     /// Polling is paused with [`WorkerHandle::pause`].
     pub paused: bool,
@@ -29,6 +30,8 @@ pub(crate) struct HealthState {
     pub(crate) live: AtomicBool,
     pub(crate) shutting_down: AtomicBool,
     failing: AtomicBool,
+    /// The last delete failed (and none succeeded since).
+    acks_failing: AtomicBool,
     last_ok: Mutex<Option<Instant>>,
     pub(crate) paused: watch::Sender<bool>,
     pub(crate) shutdown: CancellationToken,
@@ -42,6 +45,7 @@ impl HealthState {
             live: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             failing: AtomicBool::new(false),
+            acks_failing: AtomicBool::new(false),
             last_ok: Mutex::new(None),
             paused: watch::Sender::new(false),
             shutdown: CancellationToken::new(),
@@ -62,10 +66,23 @@ impl HealthState {
         }
     }
 
+    pub(crate) fn ack_ok(&self) {
+        if self.acks_failing.swap(false, Ordering::Relaxed) {
+            tracing::info!("deleting again; the worker is ready");
+        }
+    }
+
+    pub(crate) fn ack_failed(&self, error: &dyn std::fmt::Display) {
+        if !self.acks_failing.swap(true, Ordering::Relaxed) {
+            tracing::warn!(error = %error, "delete failed; retrying, the worker is not ready until a delete succeeds");
+        }
+    }
+
     fn snapshot(&self) -> Health {
         let live = self.live.load(Ordering::Relaxed);
         let paused = *self.paused.borrow();
-        let failing = self.failing.load(Ordering::Relaxed);
+        let failing =
+            self.failing.load(Ordering::Relaxed) || self.acks_failing.load(Ordering::Relaxed);
         let shutting_down = self.shutting_down.load(Ordering::Relaxed);
         let last_successful_poll = *self.last_ok.lock().unwrap_or_else(|p| p.into_inner());
         Health {

@@ -52,7 +52,9 @@
 //!  lease task keeps waiting and running messages invisible (ChangeMessageVisibilityBatch),
 //!  and cancels the handler when an extension fails
 //!                                              │
-//!    ├─ Ok ────────────────────► ack buffer ─► DeleteMessageBatch (≤ 10 entries, ≤ 50 ms)
+//!    ├─ Ok ────────────────────► ack buffer ─► DeleteMessageBatch (≤ 10 entries, ≤ 50 ms;
+//!    │                             the lease holds until the delete completes, failed
+//!    │                             deletes are retried with backoff while it holds)
 //!    ├─ retry / other error ───► ChangeMessageVisibility(backoff(receive count))
 //!    ├─ panic ─────────────────► same as retry
 //!    ├─ reject / undecodable ──► SendMessage(DLQ, weir.dlq.* attributes) ─► then delete
@@ -60,6 +62,12 @@
 //!    └─ lease lost ────────────► nothing: SQS delivers it again
 //!  FIFO: a failure releases the rest of its group in hand (visibility 0), so order holds.
 //! ```
+//!
+//! A message keeps its lease (its visibility is extended) until its delete completes,
+//! so a delete that waits in the buffer, is retried, or is slow does not let the
+//! message reappear. A delete that completes after the visibility deadline anyway is
+//! counted in [`WorkerReport::possible_duplicates`], and failing deletes make the
+//! worker not ready ([`Health::ready`]) until one succeeds.
 //!
 //! Without a dead-letter queue, rejected and undecodable messages are retried with
 //! backoff and the queue's redrive policy is the safety net; the worker logs which

@@ -43,12 +43,14 @@ pub struct WorkerReport {
     /// Leases lost: an extension failed or the lease reached its maximum length. The
     /// handler was cancelled, and the message will be delivered again.
     pub leases_lost: u64,
-    /// Deletes that SQS refused with `ReceiptHandleIsInvalid`: the message's visibility
-    /// had expired, so it may have been (or will be) delivered again: a possible
-    /// duplicate.
+    /// Deletes that SQS refused with `ReceiptHandleIsInvalid`, or that completed after
+    /// the message's visibility deadline (SQS answers a stale receipt handle with
+    /// success without deleting): the message may have been (or will be) delivered
+    /// again: a possible duplicate.
     pub possible_duplicates: u64,
-    /// Deletes that failed for another reason after the retries: the message will be
-    /// delivered again.
+    /// Deletes that failed for another reason and were given up: their lease ended
+    /// (its maximum length, or an extension failed) before a retry succeeded, or the
+    /// shutdown's last attempts failed. The message will be delivered again.
     pub ack_failures: u64,
     /// Messages that failed and whose visibility change itself failed.
     pub skipped: u64,

@@ -4,7 +4,8 @@
 //!
 //! Polls the queue on LocalStack, handles each message by sleeping `handler-delay-ms`,
 //! then prints its body (the message's id) on stdout, one per line, before the ack.
-//! Shuts down (losslessly) when stdin closes; the crash test kills it with SIGKILL.
+//! Shuts down (losslessly) when stdin closes, on SIGTERM, or on Ctrl-C (SIGINT); the
+//! crash test kills it with SIGKILL.
 
 use std::io::{BufRead, Write};
 use std::time::Duration;
@@ -62,6 +63,23 @@ async fn main() {
         for line in std::io::stdin().lock().lines() {
             if line.is_err() {
                 break;
+            }
+        }
+        stop.shutdown();
+    });
+    // SIGTERM (how orchestrators stop a process) and Ctrl-C run the same lossless
+    // shutdown.
+    let stop = worker.shutdown_handle();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("install the SIGTERM handler");
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = term.recv() => eprintln!("SIGTERM: shutting down"),
+            r = tokio::signal::ctrl_c() => {
+                if r.is_err() {
+                    return;
+                }
+                eprintln!("Ctrl-C: shutting down");
             }
         }
         stop.shutdown();

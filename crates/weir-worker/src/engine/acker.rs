@@ -1,29 +1,64 @@
 //! Ack batching: deletes go out as `DeleteMessageBatch` of at most `max` entries, at
-//! most `interval` after the first entry of a batch arrived (FIFO: at once). Failed
-//! entries are retried; `ReceiptHandleIsInvalid` is counted as a possible duplicate.
+//! most `interval` after the first entry of a batch arrived (FIFO: at once).
+//!
+//! A message keeps its lease until its delete completes, so failed deletes are retried
+//! with capped exponential backoff for as long as the lease holds (bounded by its
+//! maximum length); once shutdown begins, a batch gets at most [`ATTEMPTS`] more tries.
+//! `ReceiptHandleIsInvalid`, and a delete that completes after the message's visibility
+//! deadline (SQS answers a stale receipt handle with success without deleting), count
+//! as possible duplicates. Failing deletes clear the worker's readiness until one
+//! succeeds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::Slot;
+use super::lease::Leases;
 use super::ops::{EntryResult, Sqs, is_receipt_invalid};
+use crate::health::HealthState;
 
-/// Attempts per entry (the first one included) before a delete is given up.
+/// Attempts per batch (the first one included) once shutdown began.
 const ATTEMPTS: u32 = 4;
 /// Concurrent `DeleteMessageBatch` calls.
 const FLUSHES_IN_FLIGHT: usize = 64;
+/// Retry backoff: from this, doubling...
+const RETRY_MIN: Duration = Duration::from_millis(100);
+/// ...up to this.
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// A retry is sent only while the message stays invisible this much longer.
+const RETRY_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) struct AckItem {
     pub(crate) receipt: String,
     pub(crate) received_at: Instant,
+    /// Its key in the lease table, when the lease task keeps it invisible.
+    pub(crate) lease: Option<u64>,
+    /// Its visibility deadline without extensions, counted from when the receive
+    /// returned it.
+    pub(crate) deadline: Instant,
     /// The message's slot: freed once the delete is done, so messages waiting for their
     /// ack still count against the concurrency.
     pub(crate) _permit: Option<Slot>,
+}
+
+/// What a flush needs: the queue, the leases, the health to report to, and whether
+/// shutdown began.
+#[derive(Clone)]
+pub(crate) struct Deleter {
+    pub(crate) sqs: Arc<Sqs>,
+    pub(crate) leases: Arc<Leases>,
+    pub(crate) health: Arc<HealthState>,
+    /// Set when shutdown begins: deletes from then on are counted as flushed in shutdown.
+    pub(crate) shutting_down: Arc<AtomicBool>,
+    /// Cancelled when shutdown begins, to cut a retry's backoff short.
+    pub(crate) stopping: CancellationToken,
 }
 
 pub(crate) enum AckMsg {
@@ -35,12 +70,10 @@ pub(crate) enum AckMsg {
 }
 
 pub(crate) struct Acker {
-    pub(crate) sqs: Arc<Sqs>,
+    pub(crate) deleter: Deleter,
     pub(crate) max: usize,
     pub(crate) interval: Duration,
     pub(crate) immediate: bool,
-    /// Set when shutdown begins: deletes from then on are counted as flushed in shutdown.
-    pub(crate) shutting_down: Arc<AtomicBool>,
 }
 
 impl Acker {
@@ -108,10 +141,9 @@ impl Acker {
                 let Ok(permit) = limit.clone().acquire_owned().await else {
                     break;
                 };
-                let sqs = self.sqs.clone();
-                let shutting_down = self.shutting_down.clone();
+                let deleter = self.deleter.clone();
                 flushes.spawn(async move {
-                    flush(&sqs, batch, &shutting_down).await;
+                    deleter.flush(batch).await;
                     drop(permit);
                 });
             }
@@ -120,7 +152,7 @@ impl Acker {
             }
         }
         if !buf.is_empty() {
-            flush(&self.sqs, std::mem::take(&mut buf), &self.shutting_down).await;
+            self.deleter.flush(std::mem::take(&mut buf)).await;
         }
         flushes.close();
         flushes.wait().await;
@@ -130,62 +162,128 @@ impl Acker {
     }
 }
 
-/// Deletes `batch` (at most 10), retrying failed entries with a short backoff.
-pub(crate) async fn flush(sqs: &Sqs, mut batch: Vec<AckItem>, shutting_down: &AtomicBool) {
-    let stats = &sqs.stats;
-    let mut attempt = 0;
-    while !batch.is_empty() {
-        attempt += 1;
-        let receipts: Vec<&str> = batch.iter().map(|i| i.receipt.as_str()).collect();
-        match sqs.delete_batch(&receipts).await {
-            Ok(results) => {
-                let mut retry = Vec::new();
-                for (item, result) in batch.into_iter().zip(results) {
-                    match result {
-                        EntryResult::Ok => {
-                            stats.acked.add(1);
-                            if shutting_down.load(Ordering::Relaxed) {
-                                stats.acks_flushed_in_shutdown.add(1);
+impl Deleter {
+    /// Deletes `batch` (at most 10 entries), retrying failed entries while their
+    /// leases hold.
+    pub(crate) async fn flush(&self, mut batch: Vec<AckItem>) {
+        let stats = &self.sqs.stats;
+        let mut backoff = ExponentialBuilder::new()
+            .with_min_delay(RETRY_MIN)
+            .with_max_delay(RETRY_MAX)
+            .with_jitter()
+            .with_jitter_seed(fastrand::u64(..))
+            .without_max_times()
+            .build();
+        // Attempts made since shutdown began.
+        let mut in_shutdown = 0;
+        while !batch.is_empty() {
+            if self.shutting_down.load(Ordering::Relaxed) {
+                in_shutdown += 1;
+            }
+            let last = in_shutdown >= ATTEMPTS;
+            let receipts: Vec<&str> = batch.iter().map(|i| i.receipt.as_str()).collect();
+            let mut retry = Vec::new();
+            match self.sqs.delete_batch(&receipts).await {
+                Ok(results) => {
+                    for (item, result) in batch.into_iter().zip(results) {
+                        match result {
+                            EntryResult::Ok => {
+                                self.health.ack_ok();
+                                self.deleted(&item);
                             }
-                            stats
-                                .receive_to_ack
-                                .record(item.received_at.elapsed().as_secs_f64());
-                        }
-                        EntryResult::Failed { code, .. } if is_receipt_invalid(&code) => {
-                            stats.possible_duplicates.add(1);
-                            tracing::warn!(
-                                code,
-                                "delete refused: the receipt handle expired, so this message may be delivered again (possible duplicate)"
-                            );
-                        }
-                        EntryResult::Failed { code, sender_fault } => {
-                            if attempt < ATTEMPTS && !sender_fault {
-                                retry.push(item);
-                            } else {
-                                stats.ack_failures.add(1);
+                            EntryResult::Failed { code, .. } if is_receipt_invalid(&code) => {
+                                self.health.ack_ok();
+                                self.leases.finish(item.lease, item.deadline);
+                                stats.possible_duplicates.add(1);
                                 tracing::warn!(
                                     code,
-                                    sender_fault,
-                                    "delete failed; the message will be delivered again"
+                                    "delete refused: the receipt handle expired, so this message may be delivered again (possible duplicate)"
                                 );
+                            }
+                            EntryResult::Failed { code, sender_fault } => {
+                                self.health.ack_failed(&code);
+                                if !last && !sender_fault && self.may_retry(&item) {
+                                    retry.push(item);
+                                } else {
+                                    self.give_up(&item);
+                                    tracing::warn!(
+                                        code,
+                                        sender_fault,
+                                        "delete failed; the message will be delivered again"
+                                    );
+                                }
                             }
                         }
                     }
                 }
-                batch = retry;
-            }
-            Err(e) => {
-                if attempt >= ATTEMPTS {
-                    stats.ack_failures.add(batch.len() as u64);
-                    tracing::warn!(error = %e, count = batch.len(), "delete batch failed; the messages will be delivered again");
-                    return;
+                Err(e) => {
+                    self.health.ack_failed(&e);
+                    let mut given_up = 0;
+                    for item in batch {
+                        if !last && self.may_retry(&item) {
+                            retry.push(item);
+                        } else {
+                            self.give_up(&item);
+                            given_up += 1;
+                        }
+                    }
+                    if given_up > 0 {
+                        tracing::warn!(error = %e, count = given_up, "delete batch failed; the messages will be delivered again");
+                    }
+                    if !retry.is_empty() {
+                        tracing::debug!(error = %e, count = retry.len(), "delete batch failed; retrying");
+                    }
                 }
-                tracing::debug!(error = %e, attempt, "delete batch failed; retrying");
+            }
+            batch = retry;
+            if batch.is_empty() {
+                break;
+            }
+            let delay = backoff.next().unwrap_or(RETRY_MAX);
+            if self.shutting_down.load(Ordering::Relaxed) {
+                sleep(delay.min(RETRY_MIN * 2u32.pow(in_shutdown.min(3)))).await;
+            } else {
+                tokio::select! {
+                    () = sleep(delay) => {}
+                    () = self.stopping.cancelled() => {}
+                }
             }
         }
-        if !batch.is_empty() {
-            sleep(Duration::from_millis(50) * 2u32.pow(attempt.min(6))).await;
+    }
+
+    /// Whether the message stays invisible long enough for another try.
+    fn may_retry(&self, item: &AckItem) -> bool {
+        self.leases.holds(item.lease, item.deadline, RETRY_MARGIN)
+    }
+
+    /// The delete succeeded; it deleted only if it landed before the visibility ran out.
+    fn deleted(&self, item: &AckItem) {
+        let stats = &self.sqs.stats;
+        // The lease counts from when the receive was sent (to extend in time), which a
+        // long poll puts well before the message was handed out.
+        let deadline = self
+            .leases
+            .finish(item.lease, item.deadline)
+            .max(item.deadline);
+        if Instant::now() >= deadline {
+            stats.possible_duplicates.add(1);
+            tracing::warn!(
+                "delete completed after the message's visibility timeout: it may have been delivered again (possible duplicate)"
+            );
+            return;
         }
+        stats.acked.add(1);
+        if self.shutting_down.load(Ordering::Relaxed) {
+            stats.acks_flushed_in_shutdown.add(1);
+        }
+        stats
+            .receive_to_ack
+            .record(item.received_at.elapsed().as_secs_f64());
+    }
+
+    fn give_up(&self, item: &AckItem) {
+        self.leases.finish(item.lease, item.deadline);
+        self.sqs.stats.ack_failures.add(1);
     }
 }
 
@@ -228,14 +326,21 @@ mod tests {
         let item = |r: &str| AckItem {
             receipt: r.to_owned(),
             received_at: Instant::now(),
+            lease: None,
+            deadline: Instant::now() + Duration::from_secs(30),
             _permit: None,
         };
-        flush(
-            &sqs,
-            vec![item(&receipt), item("not-a-receipt-handle")],
-            &AtomicBool::new(false),
-        )
-        .await;
+        let sqs = Arc::new(sqs);
+        let deleter = Deleter {
+            sqs: sqs.clone(),
+            leases: Arc::new(Leases::new(true)),
+            health: Arc::new(HealthState::new()),
+            shutting_down: Arc::new(AtomicBool::new(false)),
+            stopping: CancellationToken::new(),
+        };
+        deleter
+            .flush(vec![item(&receipt), item("not-a-receipt-handle")])
+            .await;
         assert_eq!(sqs.stats.acked.get(), 1);
         assert_eq!(sqs.stats.possible_duplicates.get(), 1);
         assert_eq!(sqs.stats.ack_failures.get(), 0);

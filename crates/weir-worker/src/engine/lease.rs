@@ -1,6 +1,10 @@
 //! Leases: one task keeps the messages whose handlers are running invisible, extending
 //! them with `ChangeMessageVisibilityBatch` (chunks of 10) before they expire. When an
 //! extension fails, or a lease reaches its maximum length, the handler's token fires.
+//!
+//! A message whose handler succeeded keeps its lease until its delete completes (or is
+//! given up): the acker asks [`Leases::holds`] before each retry and ends the lease with
+//! [`Leases::finish`], which tells it the message's visibility deadline.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,6 +23,11 @@ pub(crate) struct Entry {
     visible_until: Instant,
     token: CancellationToken,
     lost: Arc<AtomicBool>,
+    /// The handler is done and the message waits for its delete.
+    acking: bool,
+    /// The lease of an acking message ended (extension refused, or maximum length): it
+    /// is no longer extended, and stays here until the acker finishes it.
+    ended: bool,
 }
 
 /// The lease table, shared by the handler tasks (register/unregister) and the lease task.
@@ -60,6 +69,8 @@ impl Leases {
             visible_until: received_at + visibility,
             token,
             lost,
+            acking: false,
+            ended: false,
         };
         let was_empty = {
             let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -69,6 +80,50 @@ impl Leases {
         };
         if was_empty {
             self.wake.notify_one();
+        }
+    }
+
+    /// The handler of `key` is done: its lease now lasts until [`finish`](Self::finish).
+    pub(crate) fn mark_acking(&self, key: u64) {
+        if self.enabled
+            && let Some(e) = self
+                .entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_mut(&key)
+        {
+            e.acking = true;
+        }
+    }
+
+    /// Whether `key`'s message is still invisible (by its lease, or, without one, by
+    /// `fallback`, its first visibility deadline), with `margin` to spare.
+    pub(crate) fn holds(&self, key: Option<u64>, fallback: Instant, margin: Duration) -> bool {
+        let now = Instant::now();
+        let until = match key {
+            Some(key) if self.enabled => {
+                let map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+                match map.get(&key) {
+                    Some(e) if !e.ended => e.visible_until,
+                    _ => return false,
+                }
+            }
+            _ => fallback,
+        };
+        now + margin < until
+    }
+
+    /// Ends `key`'s lease; returns the message's visibility deadline as the lease knew
+    /// it (`fallback` without a lease).
+    pub(crate) fn finish(&self, key: Option<u64>, fallback: Instant) -> Instant {
+        match key {
+            Some(key) if self.enabled => self
+                .entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key)
+                .map_or(fallback, |e| e.visible_until),
+            _ => fallback,
         }
     }
 
@@ -111,6 +166,9 @@ impl LeaseTask {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner());
                 for (key, e) in map.iter() {
+                    if e.ended {
+                        continue;
+                    }
                     let extend_at = e.visible_until.checked_sub(self.threshold).unwrap_or(now);
                     if extend_at <= now {
                         let used = now.saturating_duration_since(e.received_at);
@@ -207,15 +265,95 @@ impl LeaseTask {
     }
 
     fn lose(&self, key: u64) {
-        let entry = self
-            .leases
-            .entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&key);
+        let entry = {
+            let mut map = self
+                .leases
+                .entries
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            match map.get_mut(&key) {
+                // Its handler is done: keep its deadline for the acker.
+                Some(e) if e.acking => {
+                    e.ended = true;
+                    None
+                }
+                _ => map.remove(&key),
+            }
+        };
         if let Some(e) = entry {
             e.lost.store(true, Ordering::SeqCst);
             e.token.cancel();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Stats;
+
+    fn table() -> (Arc<Leases>, CancellationToken, Arc<AtomicBool>) {
+        let leases = Arc::new(Leases::new(true));
+        let token = CancellationToken::new();
+        let lost = Arc::new(AtomicBool::new(false));
+        leases.register(
+            1,
+            "r",
+            Instant::now(),
+            Duration::from_secs(30),
+            token.clone(),
+            lost.clone(),
+        );
+        (leases, token, lost)
+    }
+
+    fn task(leases: &Arc<Leases>) -> LeaseTask {
+        LeaseTask {
+            sqs: Arc::new(Sqs {
+                client: weir_local::LocalSqs::new().client(),
+                url: "http://localhost/000000000000/q".to_owned(),
+                stats: Arc::new(Stats::new("lease")),
+            }),
+            leases: leases.clone(),
+            visibility: Duration::from_secs(30),
+            threshold: Duration::from_secs(15),
+            max_total: Duration::from_secs(60),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_acking_lease_that_ends_keeps_its_deadline_for_the_acker() {
+        let (leases, token, _) = table();
+        let fallback = Instant::now() + Duration::from_secs(1);
+        assert!(leases.holds(Some(1), fallback, Duration::from_secs(1)));
+        leases.mark_acking(1);
+        task(&leases).lose(1);
+        // Ended: no more retries, but the deadline is kept until the acker finishes it.
+        assert!(!leases.holds(Some(1), fallback, Duration::ZERO));
+        let until = leases.finish(Some(1), fallback);
+        assert_eq!(until, Instant::now() + Duration::from_secs(30));
+        // Finished: gone from the table.
+        assert_eq!(leases.finish(Some(1), fallback), fallback);
+        // Its handler is done: nothing to cancel, and it is not a lost lease.
+        assert!(!token.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_running_lease_that_ends_is_removed_and_marked_lost() {
+        let (leases, token, lost) = table();
+        task(&leases).lose(1);
+        assert!(token.is_cancelled() && lost.load(Ordering::SeqCst));
+        let fallback = Instant::now();
+        assert_eq!(leases.finish(Some(1), fallback), fallback);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_leases_the_fallback_deadline_decides() {
+        let leases = Leases::new(false);
+        let until = Instant::now() + Duration::from_secs(5);
+        assert!(leases.holds(Some(1), until, Duration::from_secs(1)));
+        tokio::time::advance(Duration::from_secs(4)).await;
+        assert!(!leases.holds(Some(1), until, Duration::from_secs(1)));
+        assert_eq!(leases.finish(Some(1), until), until);
     }
 }

@@ -25,7 +25,7 @@ use crate::handler::BoxError;
 use crate::health::HealthState;
 use crate::report::WorkerReport;
 use crate::retry::RetryPolicy;
-use acker::{AckMsg, Acker};
+use acker::{AckMsg, Acker, Deleter};
 use dispatch::Dispatcher;
 use lease::{LeaseTask, Leases};
 use ops::Sqs;
@@ -103,8 +103,12 @@ pub(crate) struct Meta {
     /// Body and attributes, kept only when a DLQ is configured.
     pub(crate) body: Option<String>,
     pub(crate) attributes: Option<weir_sqs::Attributes>,
-    /// When the receive that brought it was sent: its visibility is counted from here.
+    /// When the receive that brought it was sent: its visibility is counted from here
+    /// (the earliest it can have started), to extend it in time.
     pub(crate) received_at: Instant,
+    /// When the receive's answer arrived: about when SQS handed it out (a long poll
+    /// can wait long before that), to judge whether a delete came too late.
+    pub(crate) returned_at: Instant,
 }
 
 impl Meta {
@@ -121,6 +125,7 @@ impl Meta {
             body: keep_body.then(|| m.raw_body().to_owned()),
             attributes: keep_body.then(|| m.attributes().clone()),
             received_at,
+            returned_at: Instant::now(),
         }
     }
 }
@@ -207,12 +212,18 @@ pub(crate) async fn run<Req: Send + 'static>(
     let shutting_down = Arc::new(AtomicBool::new(false));
     let (release_tx, mut release_rx) = mpsc::unbounded_channel();
     let leases = Arc::new(Leases::new(settings.lease_enabled));
+    let stopping = CancellationToken::new();
     let acker = Acker {
-        sqs: sqs.clone(),
+        deleter: Deleter {
+            sqs: sqs.clone(),
+            leases: leases.clone(),
+            health: health.clone(),
+            shutting_down: shutting_down.clone(),
+            stopping: stopping.clone(),
+        },
         max: settings.ack_max,
         interval: settings.ack_interval,
         immediate: settings.fifo,
-        shutting_down: shutting_down.clone(),
     };
     let acker = tokio::spawn(acker.run(ack_rx));
     let lease_stop = CancellationToken::new();
@@ -270,6 +281,7 @@ pub(crate) async fn run<Req: Send + 'static>(
     }
     health.shutting_down.store(true, Ordering::SeqCst);
     shutting_down.store(true, Ordering::SeqCst);
+    stopping.cancel();
     tracing::info!("shutting down: 1. stop polling");
     // 1. Stop polling. A long poll in flight gets `poll_grace` to complete; its
     //    messages are then released.

@@ -150,27 +150,48 @@ pub(crate) async fn process(
             }
         }
     };
-    if registered {
+    // A message to delete (or dead-letter) keeps its lease until its delete completes:
+    // the acker ends it. The others give their message back (or lost it) now.
+    let exhausted =
+        meta.receive_count >= shared.settings.max_attempts && shared.settings.dead_letter.is_some();
+    let keep = match &outcome {
+        Outcome::Ok | Outcome::Dead { .. } => true,
+        Outcome::Retry { .. } => exhausted,
+        Outcome::LeaseLost | Outcome::Cancelled => false,
+    } && shared.leases.enabled;
+    if keep {
+        if !registered {
+            shared.leases.register(
+                key,
+                &meta.receipt,
+                meta.received_at,
+                shared.settings.visibility,
+                token.clone(),
+                lost.clone(),
+            );
+        }
+        shared.leases.mark_acking(key);
+    } else if registered {
         shared.leases.unregister(key);
     }
+    let lease = keep.then_some(key);
     let failed = !matches!(outcome, Outcome::Ok);
     match outcome {
         Outcome::Ok => {
             stats.succeeded.add(1);
-            ack(shared, &meta, permit);
+            ack(shared, &meta, permit, lease);
         }
         Outcome::Retry { after, error } => {
-            let max = shared.settings.max_attempts;
-            if meta.receive_count >= max && shared.settings.dead_letter.is_some() {
+            if exhausted {
                 tracing::warn!(message_id = %meta.id, attempts = meta.receive_count, error = %error, "too many attempts; dead-lettering");
-                dead_letter(shared, &meta, permit, "max_attempts", &error).await;
+                dead_letter(shared, &meta, permit, "max_attempts", &error, lease).await;
             } else {
                 tracing::debug!(message_id = %meta.id, attempts = meta.receive_count, error = %error, "handler failed; retrying later");
                 retry(shared, &meta, after).await;
             }
         }
         Outcome::Dead { reason, error } => {
-            dead_letter(shared, &meta, permit, reason, &error).await;
+            dead_letter(shared, &meta, permit, reason, &error, lease).await;
         }
         Outcome::LeaseLost => {
             stats.leases_lost.add(1);
@@ -183,13 +204,20 @@ pub(crate) async fn process(
     failed
 }
 
-fn ack(shared: &Shared, meta: &Meta, permit: Slot) {
+/// Hands the message to the acker; `lease` (its key, when the lease table holds it)
+/// keeps it invisible until the delete completes.
+fn ack(shared: &Shared, meta: &Meta, permit: Slot, lease: Option<u64>) {
     let item = AckItem {
         receipt: meta.receipt.clone(),
         received_at: meta.received_at,
+        lease,
+        deadline: meta.returned_at + shared.settings.visibility,
         _permit: Some(permit),
     };
     if shared.ack_tx.send(AckMsg::Ack(item)).is_err() {
+        if let Some(key) = lease {
+            shared.leases.unregister(key);
+        }
         shared.sqs.stats.ack_failures.add(1);
         tracing::error!("the acker stopped before an ack; the message will be delivered again");
     }
@@ -258,9 +286,17 @@ async fn dead_letter(
     permit: Slot,
     reason: &'static str,
     error: &str,
+    lease: Option<u64>,
 ) {
     let stats = &shared.sqs.stats;
+    // Retrying changes the message's visibility: its lease must end first.
+    let end_lease = || {
+        if let Some(key) = lease {
+            shared.leases.unregister(key);
+        }
+    };
     let Some(dlq) = &shared.settings.dead_letter else {
+        end_lease();
         tracing::warn!(message_id = %meta.id, reason, "no dead-letter queue configured; leaving the message to the queue's redrive policy");
         retry(shared, meta, None).await;
         return;
@@ -310,9 +346,10 @@ async fn dead_letter(
         Ok(()) => {
             stats.dead_lettered.add(1);
             tracing::warn!(message_id = %meta.id, reason, "dead-lettered");
-            ack(shared, meta, permit);
+            ack(shared, meta, permit, lease);
         }
         Err(e) => {
+            end_lease();
             tracing::warn!(message_id = %meta.id, error = %e, "dead-letter send failed; the message is retried instead");
             retry(shared, meta, None).await;
         }

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod acks;
 mod api;
 mod fifo;
 mod flow;
