@@ -308,8 +308,8 @@ impl LocalSqs {
     }
 
     /// An SDK config builder wired to this SQS: region, static test credentials,
-    /// latest behavior version, the in-process HTTP client and an endpoint URL.
-    /// Adjust it (retry config, timeouts, interceptors) and build a client from it.
+    /// latest behavior version, the in-process HTTP client and an endpoint URL, with
+    /// stalled-stream protection off (there is no socket to stall). Adjust it (retry config, timeouts, interceptors) and build a client from it.
     ///
     /// # Examples
     ///
@@ -327,6 +327,12 @@ impl LocalSqs {
             .credentials_provider(Credentials::new("test", "test", None, None, "weir-local"))
             .endpoint_url(self.engine.base_url.clone())
             .http_client(self.http_client())
+            // Stalled-stream protection watches a socket for stalls; an in-memory
+            // connector has none, and its timers cost a third of a round trip here.
+            // Signing, serialization, retries and error parsing run as against AWS.
+            .stalled_stream_protection(
+                aws_sdk_sqs::config::StalledStreamProtectionConfig::disabled(),
+            )
     }
 
     /// An `aws_sdk_sqs::Client` whose requests this SQS answers.
