@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, MessageAttributeValue,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, MessageAttributeValue,
 };
 
 use crate::report::{Op, Stats};
@@ -29,6 +30,23 @@ fn invalid(field: &'static str, e: &dyn std::fmt::Display) -> weir_sqs::Error {
 
 pub(crate) fn is_receipt_invalid(code: &str) -> bool {
     code == RECEIPT_INVALID || code.ends_with(".ReceiptHandleIsInvalid")
+}
+
+/// One result per entry of a batch call of `n` entries (ids `0..n`): `Ok` unless SQS
+/// listed it in `failed`.
+fn entry_results(n: usize, failed: Vec<BatchResultErrorEntry>) -> Vec<EntryResult> {
+    let mut results = vec![EntryResult::Ok; n];
+    for f in failed {
+        if let Ok(i) = f.id.parse::<usize>()
+            && let Some(slot) = results.get_mut(i)
+        {
+            *slot = EntryResult::Failed {
+                code: f.code,
+                sender_fault: f.sender_fault,
+            };
+        }
+    }
+    results
 }
 
 pub(crate) struct Sqs {
@@ -63,18 +81,7 @@ impl Sqs {
             .send()
             .await
             .map_err(|e| weir_sqs::Error::from_sdk("DeleteMessageBatch", e))?;
-        let mut results = vec![EntryResult::Ok; receipts.len()];
-        for f in out.failed {
-            if let Ok(i) = f.id.parse::<usize>()
-                && let Some(slot) = results.get_mut(i)
-            {
-                *slot = EntryResult::Failed {
-                    code: f.code,
-                    sender_fault: f.sender_fault,
-                };
-            }
-        }
-        Ok(results)
+        Ok(entry_results(receipts.len(), out.failed))
     }
 
     /// `ChangeMessageVisibilityBatch` for up to 10 entries of (receipt, seconds).
@@ -103,18 +110,7 @@ impl Sqs {
             .send()
             .await
             .map_err(|e| weir_sqs::Error::from_sdk("ChangeMessageVisibilityBatch", e))?;
-        let mut results = vec![EntryResult::Ok; entries.len()];
-        for f in out.failed {
-            if let Ok(i) = f.id.parse::<usize>()
-                && let Some(slot) = results.get_mut(i)
-            {
-                *slot = EntryResult::Failed {
-                    code: f.code,
-                    sender_fault: f.sender_fault,
-                };
-            }
-        }
-        Ok(results)
+        Ok(entry_results(entries.len(), out.failed))
     }
 
     pub(crate) async fn change_visibility(
