@@ -436,42 +436,35 @@ impl Queue {
         let valid: Vec<usize> = (0..items.len()).filter(|&i| checks[i].is_ok()).collect();
         let to_send: Vec<&str> = valid.iter().map(|&i| items[i]).collect();
         let chunks = batch::chunks_of_ten(to_send.len());
-        let sent =
-            batch::run(to_send, chunks, 4, self.inner.retry, |entries| async move {
-                let span = self.span("DeleteMessageBatch", OpType::Settle);
-                span.record("messaging.batch.message_count", entries.len());
-                let sdk_entries = entries
-                    .iter()
-                    .map(|(i, h)| {
-                        DeleteMessageBatchRequestEntry::builder()
-                            .id(i.to_string())
-                            .receipt_handle(*h)
-                            .build()
-                            .map_err(|e| Error::invalid("receipt handle", e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let out = self
-                    .inner
-                    .client
-                    .delete_message_batch()
-                    .queue_url(&self.inner.url)
-                    .set_entries(Some(sdk_entries))
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| self.sdk_err("DeleteMessageBatch", e, &span))?;
-                let mut results: Vec<(usize, EntryResult<()>)> = Vec::with_capacity(entries.len());
-                results.extend(
-                    out.successful()
-                        .iter()
-                        .filter_map(|s| batch::index_of(s.id()).map(|i| (i, Ok(())))),
-                );
-                results.extend(out.failed().iter().filter_map(|f| {
-                    batch::index_of(f.id()).map(|i| (i, Err(entry_failure(i, f))))
-                }));
-                Ok(results)
-            })
-            .await;
+        let sent = batch::run(to_send, chunks, 4, self.inner.retry, |entries| async move {
+            let span = self.span("DeleteMessageBatch", OpType::Settle);
+            span.record("messaging.batch.message_count", entries.len());
+            let sdk_entries = entries
+                .iter()
+                .map(|(i, h)| {
+                    DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*h)
+                        .build()
+                        .map_err(|e| Error::invalid("receipt handle", e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .inner
+                .client
+                .delete_message_batch()
+                .queue_url(&self.inner.url)
+                .set_entries(Some(sdk_entries))
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|e| self.sdk_err("DeleteMessageBatch", e, &span))?;
+            Ok(settled(
+                out.successful().iter().map(|e| e.id()),
+                out.failed(),
+            ))
+        })
+        .await;
         merge_checked(checks, valid, sent)
     }
 
@@ -492,45 +485,51 @@ impl Queue {
         let valid: Vec<usize> = (0..items.len()).filter(|&i| checks[i].is_ok()).collect();
         let to_send: Vec<(&str, Duration)> = valid.iter().map(|&i| items[i]).collect();
         let chunks = batch::chunks_of_ten(to_send.len());
-        let sent =
-            batch::run(to_send, chunks, 4, self.inner.retry, |entries| async move {
-                let span = self.span("ChangeMessageVisibilityBatch", OpType::Settle);
-                span.record("messaging.batch.message_count", entries.len());
-                let sdk_entries = entries
-                    .iter()
-                    .map(|(i, (h, d))| {
-                        ChangeMessageVisibilityBatchRequestEntry::builder()
-                            .id(i.to_string())
-                            .receipt_handle(*h)
-                            .visibility_timeout(secs_i32(*d))
-                            .build()
-                            .map_err(|e| Error::invalid("receipt handle", e.to_string()))
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                let out = self
-                    .inner
-                    .client
-                    .change_message_visibility_batch()
-                    .queue_url(&self.inner.url)
-                    .set_entries(Some(sdk_entries))
-                    .send()
-                    .instrument(span.clone())
-                    .await
-                    .map_err(|e| self.sdk_err("ChangeMessageVisibilityBatch", e, &span))?;
-                let mut results: Vec<(usize, EntryResult<()>)> = Vec::with_capacity(entries.len());
-                results.extend(
-                    out.successful()
-                        .iter()
-                        .filter_map(|s| batch::index_of(s.id()).map(|i| (i, Ok(())))),
-                );
-                results.extend(out.failed().iter().filter_map(|f| {
-                    batch::index_of(f.id()).map(|i| (i, Err(entry_failure(i, f))))
-                }));
-                Ok(results)
-            })
-            .await;
+        let sent = batch::run(to_send, chunks, 4, self.inner.retry, |entries| async move {
+            let span = self.span("ChangeMessageVisibilityBatch", OpType::Settle);
+            span.record("messaging.batch.message_count", entries.len());
+            let sdk_entries = entries
+                .iter()
+                .map(|(i, (h, d))| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(*h)
+                        .visibility_timeout(secs_i32(*d))
+                        .build()
+                        .map_err(|e| Error::invalid("receipt handle", e.to_string()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .inner
+                .client
+                .change_message_visibility_batch()
+                .queue_url(&self.inner.url)
+                .set_entries(Some(sdk_entries))
+                .send()
+                .instrument(span.clone())
+                .await
+                .map_err(|e| self.sdk_err("ChangeMessageVisibilityBatch", e, &span))?;
+            Ok(settled(
+                out.successful().iter().map(|e| e.id()),
+                out.failed(),
+            ))
+        })
+        .await;
         merge_checked(checks, valid, sent)
     }
+}
+
+/// The per-entry results of a delete or visibility batch: the ids SQS reports as
+/// successful, then its failures, each at the index its entry id carries.
+fn settled<'a>(
+    successful: impl Iterator<Item = &'a str>,
+    failed: &[aws_sdk_sqs::types::BatchResultErrorEntry],
+) -> Vec<(usize, EntryResult<()>)> {
+    let ok = successful.filter_map(|id| batch::index_of(id).map(|i| (i, Ok(()))));
+    let err = failed
+        .iter()
+        .filter_map(|f| batch::index_of(f.id()).map(|i| (i, Err(entry_failure(i, f)))));
+    ok.chain(err).collect()
 }
 
 /// Puts the results of the entries that were sent (`valid[k]` is the slot of `sent[k]`)
