@@ -7,29 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-const OPS: &[&str] = &[
-    "CreateQueue",
-    "GetQueueUrl",
-    "ListQueues",
-    "GetQueueAttributes",
-    "SetQueueAttributes",
-    "DeleteQueue",
-    "PurgeQueue",
-    "TagQueue",
-    "UntagQueue",
-    "ListQueueTags",
-    "ListDeadLetterSourceQueues",
-    "SendMessage",
-    "SendMessageBatch",
-    "ReceiveMessage",
-    "DeleteMessage",
-    "DeleteMessageBatch",
-    "ChangeMessageVisibility",
-    "ChangeMessageVisibilityBatch",
-    "StartMessageMoveTask",
-    "ListMessageMoveTasks",
-    "CancelMessageMoveTask",
-];
+const OPS: &[&str] = weir_local::OPERATIONS;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, body)) = data.split_first() else {

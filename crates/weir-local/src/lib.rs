@@ -101,6 +101,33 @@ pub use engine::EngineResponse;
 pub use fault::{FaultAction, FaultRule, Faults};
 pub use server::ServeHandle;
 
+/// The SQS operations this engine answers, by their `X-Amz-Target` suffix
+/// (`AmazonSQS.<Operation>`). AddPermission and RemovePermission answer
+/// `UnsupportedOperation`; anything else, `UnknownOperationException`.
+pub const OPERATIONS: &[&str] = &[
+    "CreateQueue",
+    "GetQueueUrl",
+    "ListQueues",
+    "GetQueueAttributes",
+    "SetQueueAttributes",
+    "DeleteQueue",
+    "PurgeQueue",
+    "TagQueue",
+    "UntagQueue",
+    "ListQueueTags",
+    "ListDeadLetterSourceQueues",
+    "SendMessage",
+    "SendMessageBatch",
+    "ReceiveMessage",
+    "DeleteMessage",
+    "DeleteMessageBatch",
+    "ChangeMessageVisibility",
+    "ChangeMessageVisibilityBatch",
+    "StartMessageMoveTask",
+    "ListMessageMoveTasks",
+    "CancelMessageMoveTask",
+];
+
 use engine::{Ctx, Engine};
 
 /// An in-process SQS. Cheap to clone: clones share the same queues.
