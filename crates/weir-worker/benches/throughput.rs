@@ -115,14 +115,22 @@ async fn create(client: &Client, name: &str) -> String {
 }
 
 /// The raw loop: 8 tasks of ReceiveMessage(10) + DeleteMessageBatch until `n` are done.
-async fn raw(client: &Client, url: &str, n: usize) -> Duration {
+async fn raw(client: &Client, url: &str, n: usize) -> (Duration, Duration) {
+    let cpu_start = cpu_time();
+    let cpu_end: Arc<Mutex<Option<Duration>>> = Arc::default();
     let done = Arc::new(AtomicU64::new(0));
     // When the last delete completed (tasks may still sit in an idle long poll after).
     let end: Arc<Mutex<Option<Instant>>> = Arc::default();
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..8 {
-        let (client, url, done, end) = (client.clone(), url.to_owned(), done.clone(), end.clone());
+        let (client, url, done, end, cpu_end) = (
+            client.clone(),
+            url.to_owned(),
+            done.clone(),
+            end.clone(),
+            cpu_end.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             while done.load(Ordering::Relaxed) < n as u64 {
                 let out = client
@@ -157,8 +165,9 @@ async fn raw(client: &Client, url: &str, n: usize) -> Duration {
                     .unwrap();
                 let total =
                     done.fetch_add(msgs.len() as u64, Ordering::Relaxed) + msgs.len() as u64;
-                if total >= n as u64 {
-                    end.lock().unwrap().get_or_insert_with(Instant::now);
+                if total >= n as u64 && end.lock().unwrap().is_none() {
+                    *end.lock().unwrap() = Some(Instant::now());
+                    *cpu_end.lock().unwrap() = cpu_time();
                 }
             }
         }));
@@ -167,7 +176,25 @@ async fn raw(client: &Client, url: &str, n: usize) -> Duration {
         t.await.unwrap();
     }
     let end = end.lock().unwrap().unwrap_or_else(Instant::now);
-    end - start
+    let cpu = match (cpu_start, *cpu_end.lock().unwrap()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => Duration::ZERO,
+    };
+    (end - start, cpu)
+}
+
+/// CPU time this process has used so far, summed over its threads (Linux
+/// `/proc/self/task/*/schedstat`, nanoseconds on CPU); `None` elsewhere.
+fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = task.ok()?.path().join("schedstat");
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue; // the thread exited meanwhile
+        };
+        total += text.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 fn env_or(name: &str, default: usize) -> usize {
@@ -178,10 +205,17 @@ fn env_or(name: &str, default: usize) -> usize {
 }
 
 /// The worker with a no-op handler until `n` are acked.
-async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::WorkerReport) {
+async fn worker(
+    queue: weir_sqs::Queue,
+    n: usize,
+) -> (Duration, Duration, weir_worker::WorkerReport) {
     let handled = Arc::new(AtomicU64::new(0));
     let h = handled.clone();
-    let worker = Worker::builder(queue)
+    let mut builder = Worker::builder(queue);
+    if std::env::var("WEIR_BENCH_LEASE").as_deref() == Ok("off") {
+        builder = builder.lease(weir_worker::Lease::disabled());
+    }
+    let worker = builder
         .handler(handler_fn(move |_m: Message<u64>| {
             h.fetch_add(1, Ordering::Relaxed);
             std::future::ready(Ok::<_, HandlerError>(()))
@@ -192,6 +226,7 @@ async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::Wor
         .build()
         .unwrap();
     let handle = worker.handle();
+    let cpu_start = cpu_time();
     let start = Instant::now();
     let task = tokio::spawn(worker.run());
     // Done when every message was handled and its delete completed (a slot is held
@@ -201,15 +236,22 @@ async fn worker(queue: weir_sqs::Queue, n: usize) -> (Duration, weir_worker::Wor
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let took = start.elapsed();
+    let cpu = match (cpu_start, cpu_time()) {
+        (Some(a), Some(b)) => b.saturating_sub(a),
+        _ => Duration::ZERO,
+    };
     handle.shutdown();
     let report = task.await.unwrap();
-    (took, report)
+    (took, cpu, report)
 }
 
 struct Round {
     raw_rate: f64,
     raw_per_msg: f64,
     raw_ops: String,
+    /// Process CPU per message, in microseconds.
+    raw_cpu: f64,
+    worker_cpu: f64,
     worker_rate: f64,
     worker_per_msg: f64,
     worker_ops: String,
@@ -228,8 +270,8 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
     requests.reset();
     // WEIR_BENCH_ONLY=worker skips the raw loop (for profiling); =raw skips the worker.
     let only = std::env::var("WEIR_BENCH_ONLY").unwrap_or_default();
-    let raw_time = if only == "worker" {
-        Duration::from_secs(1)
+    let (raw_time, raw_cpu) = if only == "worker" {
+        (Duration::from_secs(1), Duration::ZERO)
     } else {
         raw(client, &raw_url, n).await
     };
@@ -241,8 +283,12 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
         .await
         .unwrap();
     requests.reset();
-    let (worker_time, report) = if only == "raw" {
-        (Duration::from_secs(1), weir_worker::WorkerReport::default())
+    let (worker_time, worker_cpu, report) = if only == "raw" {
+        (
+            Duration::from_secs(1),
+            Duration::ZERO,
+            weir_worker::WorkerReport::default(),
+        )
     } else {
         worker(queue, n).await
     };
@@ -257,6 +303,8 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
         raw_rate: n as f64 / raw_time.as_secs_f64(),
         raw_per_msg: raw_requests as f64 / n as f64,
         raw_ops,
+        raw_cpu: raw_cpu.as_secs_f64() * 1e6 / n as f64,
+        worker_cpu: worker_cpu.as_secs_f64() * 1e6 / n as f64,
         worker_rate: n as f64 / worker_time.as_secs_f64(),
         worker_per_msg: worker_requests as f64 / n as f64,
         worker_ops,
@@ -266,14 +314,28 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
 /// Five alternating rounds (raw, then worker, back to back). The machine is shared and
 /// noisy, so the summary gives both the best of each and the median of the per-round
 /// ratios.
-async fn compare(label: &str, client: &Client, requests: &Requests, n: usize, target: f64) {
+async fn compare(
+    label: &str,
+    client: &Client,
+    requests: &Requests,
+    n: usize,
+    target: f64,
+    cpu_target: &str,
+) {
     println!("== {label}: {n} messages per run, 5 rounds (raw, then worker)");
     let mut rounds = Vec::new();
     for i in 0..5 {
         let r = round(client, requests, n, i).await;
         println!(
-            "round {i}: raw {:>8.0} msg/s {:.3} req/msg [{}] | worker {:>8.0} msg/s {:.3} req/msg [{}]",
-            r.raw_rate, r.raw_per_msg, r.raw_ops, r.worker_rate, r.worker_per_msg, r.worker_ops
+            "round {i}: raw {:>8.0} msg/s {:.3} req/msg {:.1} µs CPU/msg [{}] | worker {:>8.0} msg/s {:.3} req/msg {:.1} µs CPU/msg [{}]",
+            r.raw_rate,
+            r.raw_per_msg,
+            r.raw_cpu,
+            r.raw_ops,
+            r.worker_rate,
+            r.worker_per_msg,
+            r.worker_cpu,
+            r.worker_ops
         );
         rounds.push(r);
     }
@@ -286,6 +348,15 @@ async fn compare(label: &str, client: &Client, requests: &Requests, n: usize, ta
     );
     let mut ratios: Vec<f64> = rounds.iter().map(|r| r.worker_rate / r.raw_rate).collect();
     ratios.sort_by(f64::total_cmp);
+    let mut cpu_ratios: Vec<f64> = rounds.iter().map(|r| r.worker_cpu / r.raw_cpu).collect();
+    cpu_ratios.sort_by(f64::total_cmp);
+    let min_cpu = |f: fn(&Round) -> f64| rounds.iter().map(f).fold(f64::INFINITY, f64::min);
+    println!(
+        "process CPU per message: raw {:.1} µs, worker {:.1} µs (least of rounds); worker / raw median of rounds {:.2} (target <= {cpu_target})",
+        min_cpu(|r| r.raw_cpu),
+        min_cpu(|r| r.worker_cpu),
+        cpu_ratios[cpu_ratios.len() / 2]
+    );
     println!(
         "worker / raw: best vs best {:.2}, median of rounds {:.2} (target >= {target}); worker SQS requests per message <= {per_msg:.3} (target <= 0.21)",
         best_worker / best_raw,
@@ -313,6 +384,7 @@ fn main() {
             &requests,
             n_env.unwrap_or(40_000),
             0.75,
+            "none; the engine shares the process",
         )
         .await;
 
@@ -334,6 +406,7 @@ fn main() {
                 &requests,
                 n_env.unwrap_or(5_000),
                 0.9,
+                "1.25",
             )
             .await;
         }

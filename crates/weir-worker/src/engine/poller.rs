@@ -151,6 +151,12 @@ impl<Req: Send + 'static> Poller<Req> {
                         stats.released.add(shared.sqs.release(&receipts).await);
                         return;
                     }
+                    // Let the dispatcher start this batch before receiving the next. A
+                    // receive that completes without waiting (an in-process SQS, or a
+                    // full buffer) would otherwise run this loop on while the woken
+                    // dispatcher sits in this thread's LIFO slot, which other threads
+                    // cannot steal from: the pipeline would run in bursts on one core.
+                    tokio::task::yield_now().await;
                 }
                 Err(err) => {
                     if stopping {
