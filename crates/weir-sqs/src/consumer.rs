@@ -43,6 +43,13 @@ pub struct ReceiveOptions {
     /// `ReceiveRequestAttemptId`, FIFO queues only: retrying a receive with the same id
     /// returns the same messages.
     pub attempt_id: Option<String>,
+    /// The system attributes to ask for (`MessageSystemAttributeNames`); `None` (the
+    /// default) asks for all of them. Every attribute returned is parsed on every
+    /// message, so a busy consumer asks only for those it reads: a [`Message`]'s
+    /// accessors for the others return `None` (and
+    /// [`receive_count`](Message::receive_count) 1). Message attributes are always
+    /// received.
+    pub system_attributes: Option<Vec<MessageSystemAttributeName>>,
 }
 
 impl Default for ReceiveOptions {
@@ -52,6 +59,7 @@ impl Default for ReceiveOptions {
             wait: None,
             visibility: None,
             attempt_id: None,
+            system_attributes: None,
         }
     }
 }
@@ -82,6 +90,27 @@ impl ReceiveOptions {
     #[must_use]
     pub fn with_attempt_id(mut self, id: impl Into<String>) -> Self {
         self.attempt_id = Some(id.into());
+        self
+    }
+
+    /// Asks for these system attributes only, instead of all of them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
+    /// use weir_sqs::ReceiveOptions;
+    ///
+    /// let opts = ReceiveOptions::default()
+    ///     .with_system_attributes([Sys::ApproximateReceiveCount, Sys::SentTimestamp]);
+    /// assert_eq!(opts.system_attributes.map(|a| a.len()), Some(2));
+    /// ```
+    #[must_use]
+    pub fn with_system_attributes(
+        mut self,
+        names: impl IntoIterator<Item = MessageSystemAttributeName>,
+    ) -> Self {
+        self.system_attributes = Some(names.into_iter().collect());
         self
     }
 
@@ -196,8 +225,8 @@ impl<T, C> Consumer<T, C> {
 }
 
 impl<T, C: Decode<T>> Consumer<T, C> {
-    /// Receives up to `options.max_messages` messages (`ReceiveMessage`), with all system
-    /// and message attributes.
+    /// Receives up to `options.max_messages` messages (`ReceiveMessage`), with all message
+    /// attributes, and the system attributes the options name (all by default).
     ///
     /// # Errors
     ///
@@ -215,7 +244,12 @@ impl<T, C: Decode<T>> Consumer<T, C> {
             .set_wait_time_seconds(options.wait.map(secs_i32))
             .set_visibility_timeout(options.visibility.map(secs_i32))
             .set_receive_request_attempt_id(options.attempt_id.clone())
-            .message_system_attribute_names(MessageSystemAttributeName::All)
+            .set_message_system_attribute_names(Some(
+                options
+                    .system_attributes
+                    .clone()
+                    .unwrap_or_else(|| vec![MessageSystemAttributeName::All]),
+            ))
             .message_attribute_names("All")
             .send()
             .instrument(span.clone())

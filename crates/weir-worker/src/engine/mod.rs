@@ -92,6 +92,8 @@ pub(crate) struct Settings {
     pub(crate) poll_grace: Duration,
     pub(crate) poll_backoff_max: Duration,
     pub(crate) limiter: Option<Arc<dyn Limit>>,
+    /// Asked for with every receive.
+    pub(crate) system_attributes: Vec<aws_sdk_sqs::types::MessageSystemAttributeName>,
 }
 
 /// What the worker keeps about a received message, apart from the handler's request.

@@ -78,7 +78,8 @@ impl<Req: Send + 'static> Poller<Req> {
             let started = Instant::now();
             let mut options = ReceiveOptions::default()
                 .with_max_messages(n)
-                .with_wait(settings.wait_time);
+                .with_wait(settings.wait_time)
+                .with_system_attributes(settings.system_attributes.iter().cloned());
             if let Some(v) = settings.visibility_param {
                 options = options.with_visibility(v);
             }

@@ -219,3 +219,103 @@ async fn the_router_fallback_takes_untagged_messages() {
     assert_eq!(got.lock().unwrap()[0], "thing");
     assert_eq!(report.acked, 1);
 }
+
+/// What a handler sees of each message's system attributes, by setting.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Seen {
+    receive_count: u32,
+    sent: bool,
+    first_received: bool,
+    group: Option<String>,
+    sequence: bool,
+}
+
+async fn seen_by_worker(
+    fifo: bool,
+    names: Option<Vec<aws_sdk_sqs::types::MessageSystemAttributeName>>,
+) -> Seen {
+    let env = env();
+    let q = if fifo {
+        env.fifo("attrs.fifo").await
+    } else {
+        env.queue("attrs", &[]).await
+    };
+    let group = fifo.then(|| "g".to_owned());
+    env.send_grouped(&q, [("7".to_owned(), group)]).await;
+    let seen = Arc::new(Mutex::new(None::<Seen>));
+    let s = seen.clone();
+    // The first delivery is retried, so that the second shows a receive count of 2
+    // (the count reads 1 when SQS did not send it).
+    let mut builder = Worker::builder(q).handler(handler_fn(move |m: Message<u32>| {
+        if m.receive_count() < 2 && s.lock().unwrap().is_none() {
+            *s.lock().unwrap() = Some(Seen::default());
+            return std::future::ready(Err(HandlerError::retry_after(
+                Duration::from_secs(1),
+                "once more",
+            )));
+        }
+        *s.lock().unwrap() = Some(Seen {
+            receive_count: m.receive_count(),
+            sent: m.sent_at().is_some(),
+            first_received: m.first_received_at().is_some(),
+            group: m.group_id().map(str::to_owned),
+            sequence: m.sequence_number().is_some(),
+        });
+        std::future::ready(Ok::<_, HandlerError>(()))
+    }));
+    if let Some(names) = names {
+        builder = builder.system_attributes(names);
+    }
+    let worker = builder.build().unwrap();
+    let s = seen.clone();
+    run_until_done(worker, Duration::from_secs(30), move || {
+        s.lock()
+            .unwrap()
+            .as_ref()
+            .is_some_and(|s| s.receive_count > 0)
+    })
+    .await;
+    seen.lock().unwrap().clone().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for() {
+    use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
+    // Default, standard queue: the receive count and the sent time, not the first
+    // receive time.
+    let default = seen_by_worker(false, None).await;
+    assert_eq!(
+        default,
+        Seen {
+            receive_count: 2,
+            sent: true,
+            ..Seen::default()
+        }
+    );
+    // Asking for one attribute still gets the receive count the worker needs.
+    let one = seen_by_worker(false, Some(vec![Sys::ApproximateFirstReceiveTimestamp])).await;
+    assert_eq!(
+        one,
+        Seen {
+            receive_count: 2,
+            first_received: true,
+            ..Seen::default()
+        }
+    );
+    let all = seen_by_worker(false, Some(vec![Sys::All])).await;
+    assert!(all.sent && all.first_received, "{all:?}");
+    // FIFO: the group (needed for ordering) and the sequence number by default; the
+    // group even when not asked for.
+    let fifo = seen_by_worker(true, None).await;
+    assert_eq!(fifo.group.as_deref(), Some("g"));
+    assert!(fifo.sequence && fifo.sent, "{fifo:?}");
+    let fifo_none = seen_by_worker(true, Some(vec![])).await;
+    assert_eq!(
+        fifo_none,
+        Seen {
+            receive_count: 2,
+            group: Some("g".to_owned()),
+            ..Seen::default()
+        }
+    );
+}
