@@ -36,10 +36,13 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 const RETRY_MARGIN: Duration = Duration::from_secs(1);
 
 pub(crate) struct AckItem {
-    pub(crate) receipt: String,
+    pub(crate) receipt: super::Receipt,
     pub(crate) received_at: Instant,
     /// Its key in the lease table, when the lease task keeps it invisible.
     pub(crate) lease: Option<u64>,
+    /// Its handler finished before it needed a lease: the flush registers it (with
+    /// the rest of its batch, under one lock) before the delete is sent.
+    pub(crate) unleased: bool,
     /// Its visibility deadline without extensions, counted from when the receive
     /// returned it.
     pub(crate) deadline: Instant,
@@ -59,6 +62,8 @@ pub(crate) struct Deleter {
     pub(crate) shutting_down: Arc<AtomicBool>,
     /// Cancelled when shutdown begins, to cut a retry's backoff short.
     pub(crate) stopping: CancellationToken,
+    /// The visibility timeout messages are received with.
+    pub(crate) visibility: Duration,
 }
 
 pub(crate) enum AckMsg {
@@ -174,6 +179,18 @@ impl Deleter {
             .with_jitter_seed(fastrand::u64(..))
             .without_max_times()
             .build();
+        if batch.iter().any(|i| i.unleased) {
+            self.leases.register_acking(
+                batch
+                    .iter()
+                    .filter(|i| i.unleased)
+                    .filter_map(|i| i.lease.map(|key| (key, &i.receipt, i.received_at))),
+                self.visibility,
+            );
+            for item in &mut batch {
+                item.unleased = false;
+            }
+        }
         // Attempts made since shutdown began.
         let mut in_shutdown = 0;
         while !batch.is_empty() {
@@ -181,7 +198,7 @@ impl Deleter {
                 in_shutdown += 1;
             }
             let last = in_shutdown >= ATTEMPTS;
-            let receipts: Vec<&str> = batch.iter().map(|i| i.receipt.as_str()).collect();
+            let receipts: Vec<&str> = batch.iter().map(|i| &*i.receipt).collect();
             let mut retry = Vec::new();
             match self.sqs.delete_batch(&receipts).await {
                 Ok(results) => {
@@ -324,9 +341,10 @@ mod tests {
             stats: Arc::new(Stats::new("acker")),
         };
         let item = |r: &str| AckItem {
-            receipt: r.to_owned(),
+            receipt: super::super::Receipt::from(r),
             received_at: Instant::now(),
             lease: None,
+            unleased: false,
             deadline: Instant::now() + Duration::from_secs(30),
             _permit: None,
         };
@@ -337,6 +355,7 @@ mod tests {
             health: Arc::new(HealthState::new()),
             shutting_down: Arc::new(AtomicBool::new(false)),
             stopping: CancellationToken::new(),
+            visibility: Duration::from_secs(30),
         };
         deleter
             .flush(vec![item(&receipt), item("not-a-receipt-handle")])

@@ -174,9 +174,13 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         // What starts now runs in one task per batch, off this task, so
                         // the per-message work spreads over the runtime's threads.
                         let mut started = Vec::with_capacity(batch.len());
+                        // The batch's tokens hang off one parent of their own: creating
+                        // and dropping a child locks its parent, and every message
+                        // locking the worker-wide token would contend across threads.
+                        let parent = ctx.force.child_token();
                         for mut job in batch {
                             next_key += 1;
-                            ctx.admit(&mut job, next_key);
+                            ctx.admit(&mut job, next_key, &parent);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
                                 started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
@@ -229,7 +233,7 @@ impl Ctx {
             }
         }
         self.tracker.spawn(async move {
-            let (receipts, permits): (Vec<String>, Vec<Slot>) =
+            let (receipts, permits): (Vec<super::Receipt>, Vec<Slot>) =
                 jobs.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
             let stats = &shared.sqs.stats;
             stats.released_on_failure.add(receipts.len() as u64);
@@ -240,8 +244,8 @@ impl Ctx {
     }
 
     /// Takes a received message in: from now on its lease is extended.
-    fn admit<Req>(&self, job: &mut Job<Req>, key: u64) {
-        let token = self.force.child_token();
+    fn admit<Req>(&self, job: &mut Job<Req>, key: u64, parent: &CancellationToken) {
+        let token = parent.child_token();
         let lost = Arc::new(AtomicBool::new(false));
         job.held = Some(Held {
             key,

@@ -15,14 +15,16 @@ use tokio::sync::{Notify, RwLock};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use super::Receipt;
 use super::ops::{EntryResult, Sqs};
 
 pub(crate) struct Entry {
-    receipt: String,
+    receipt: Receipt,
     received_at: Instant,
     visible_until: Instant,
-    token: CancellationToken,
-    lost: Arc<AtomicBool>,
+    /// The running handler's token and lost flag; `None` for a message registered when
+    /// its delete began (its handler finished at once: nothing to cancel).
+    handler: Option<(CancellationToken, Arc<AtomicBool>)>,
     /// The handler is done and the message waits for its delete.
     acking: bool,
     /// The lease of an acking message ended (extension refused, or maximum length): it
@@ -54,7 +56,7 @@ impl Leases {
     pub(crate) fn register(
         &self,
         key: u64,
-        receipt: &str,
+        receipt: &Receipt,
         received_at: Instant,
         visibility: Duration,
         token: CancellationToken,
@@ -64,11 +66,10 @@ impl Leases {
             return;
         }
         let entry = Entry {
-            receipt: receipt.to_owned(),
+            receipt: receipt.clone(),
             received_at,
             visible_until: received_at + visibility,
-            token,
-            lost,
+            handler: Some((token, lost)),
             acking: false,
             ended: false,
         };
@@ -77,6 +78,40 @@ impl Leases {
             let was_empty = map.is_empty();
             map.insert(key, entry);
             was_empty
+        };
+        if was_empty {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Registers, in one go, messages whose handlers finished before they needed a
+    /// lease, as their delete begins: `(key, receipt, received_at)`, each visible
+    /// `visibility` after its receive unless extended.
+    pub(crate) fn register_acking<'a>(
+        &self,
+        items: impl Iterator<Item = (u64, &'a Receipt, Instant)>,
+        visibility: Duration,
+    ) {
+        if !self.enabled {
+            return;
+        }
+        let was_empty = {
+            let mut map = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let was_empty = map.is_empty();
+            for (key, receipt, received_at) in items {
+                map.insert(
+                    key,
+                    Entry {
+                        receipt: receipt.clone(),
+                        received_at,
+                        visible_until: received_at + visibility,
+                        handler: None,
+                        acking: true,
+                        ended: false,
+                    },
+                );
+            }
+            was_empty && !map.is_empty()
         };
         if was_empty {
             self.wake.notify_one();
@@ -156,7 +191,7 @@ impl LeaseTask {
     pub(crate) async fn run(self, stop: CancellationToken) {
         loop {
             let now = Instant::now();
-            let mut due: Vec<(u64, String, i32)> = Vec::new();
+            let mut due: Vec<(u64, Receipt, i32)> = Vec::new();
             let mut expired: Vec<u64> = Vec::new();
             let mut next = now + self.threshold.max(Duration::from_secs(1));
             {
@@ -196,7 +231,7 @@ impl LeaseTask {
                 let _gate = self.leases.gate.write().await;
                 for chunk in due.chunks(10) {
                     let entries: Vec<(&str, i32)> =
-                        chunk.iter().map(|(_, r, s)| (r.as_str(), *s)).collect();
+                        chunk.iter().map(|(_, r, s)| (&**r, *s)).collect();
                     let sent = Instant::now();
                     match self.sqs.change_visibility_batch(&entries).await {
                         Ok(results) => {
@@ -280,9 +315,9 @@ impl LeaseTask {
                 _ => map.remove(&key),
             }
         };
-        if let Some(e) = entry {
-            e.lost.store(true, Ordering::SeqCst);
-            e.token.cancel();
+        if let Some((token, lost)) = entry.and_then(|e| e.handler) {
+            lost.store(true, Ordering::SeqCst);
+            token.cancel();
         }
     }
 }
@@ -298,7 +333,7 @@ mod tests {
         let lost = Arc::new(AtomicBool::new(false));
         leases.register(
             1,
-            "r",
+            &Receipt::from("r"),
             Instant::now(),
             Duration::from_secs(30),
             token.clone(),

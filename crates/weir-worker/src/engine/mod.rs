@@ -31,6 +31,9 @@ use lease::{LeaseTask, Leases};
 use ops::Sqs;
 use poller::Poller;
 
+/// A receipt handle, shared by the message's lease, ack and release without copies.
+pub(crate) type Receipt = Arc<str>;
+
 /// A received message: what the worker keeps, and the handler's request (or why the
 /// body did not decode).
 pub(crate) type Received<Req> = (Meta, Result<Req, String>);
@@ -99,7 +102,7 @@ pub(crate) struct Settings {
 /// What the worker keeps about a received message, apart from the handler's request.
 pub(crate) struct Meta {
     pub(crate) id: String,
-    pub(crate) receipt: String,
+    pub(crate) receipt: Receipt,
     pub(crate) receive_count: u32,
     pub(crate) group: Option<String>,
     /// Body and attributes, kept only when a DLQ is configured.
@@ -121,7 +124,7 @@ impl Meta {
     ) -> Self {
         Self {
             id: m.message_id().to_owned(),
-            receipt: m.receipt_handle().to_owned(),
+            receipt: Receipt::from(m.receipt_handle()),
             receive_count: m.receive_count(),
             group: m.group_id().map(str::to_owned),
             body: keep_body.then(|| m.raw_body().to_owned()),
@@ -192,7 +195,7 @@ pub(crate) struct Shared {
     pub(crate) leases: Arc<Leases>,
     pub(crate) ack_tx: mpsc::UnboundedSender<AckMsg>,
     /// Messages whose handler was cancelled at shutdown, to release in batches.
-    pub(crate) release_tx: mpsc::UnboundedSender<String>,
+    pub(crate) release_tx: mpsc::UnboundedSender<Receipt>,
     pub(crate) health: Arc<HealthState>,
     /// Messages whose run (handler, then its outcome) has started and not ended.
     pub(crate) running: AtomicUsize,
@@ -222,6 +225,7 @@ pub(crate) async fn run<Req: Send + 'static>(
             health: health.clone(),
             shutting_down: shutting_down.clone(),
             stopping: stopping.clone(),
+            visibility: settings.visibility,
         },
         max: settings.ack_max,
         interval: settings.ack_interval,
@@ -300,7 +304,7 @@ pub(crate) async fn run<Req: Send + 'static>(
                 shared.leases.unregister(h.key);
             }
         }
-        let (receipts, permits): (Vec<String>, Vec<Slot>) =
+        let (receipts, permits): (Vec<Receipt>, Vec<Slot>) =
             left.into_iter().map(|j| (j.meta.receipt, j.permit)).unzip();
         stats.released_prefetched.add(receipts.len() as u64);
         stats.released.add(sqs.release(&receipts).await);

@@ -131,10 +131,10 @@ impl Sqs {
     }
 
     /// Releases messages (visibility 0) in batches of 10; returns how many were released.
-    pub(crate) async fn release(&self, receipts: &[String]) -> u64 {
+    pub(crate) async fn release(&self, receipts: &[impl AsRef<str> + Sync]) -> u64 {
         let mut released = 0;
         for chunk in receipts.chunks(10) {
-            let entries: Vec<(&str, i32)> = chunk.iter().map(|r| (r.as_str(), 0)).collect();
+            let entries: Vec<(&str, i32)> = chunk.iter().map(|r| (r.as_ref(), 0)).collect();
             match self.change_visibility_batch(&entries).await {
                 Ok(results) => {
                     for r in results {

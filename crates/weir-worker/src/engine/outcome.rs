@@ -159,7 +159,10 @@ pub(crate) async fn process(
         Outcome::Retry { .. } => exhausted,
         Outcome::LeaseLost | Outcome::Cancelled => false,
     } && shared.leases.enabled;
-    if keep {
+    // A handler that finished at once leaves its message out of the lease table until
+    // its delete begins: the acker registers a whole batch under one lock.
+    let unleased = keep && !registered && matches!(outcome, Outcome::Ok);
+    if keep && !unleased {
         if !registered {
             shared.leases.register(
                 key,
@@ -171,7 +174,7 @@ pub(crate) async fn process(
             );
         }
         shared.leases.mark_acking(key);
-    } else if registered {
+    } else if !keep && registered {
         shared.leases.unregister(key);
     }
     let lease = keep.then_some(key);
@@ -179,7 +182,7 @@ pub(crate) async fn process(
     match outcome {
         Outcome::Ok => {
             stats.succeeded.add(1);
-            ack(shared, &meta, permit, lease);
+            ack(shared, &meta, permit, lease, unleased);
         }
         Outcome::Retry { after, error } => {
             if exhausted {
@@ -206,11 +209,12 @@ pub(crate) async fn process(
 
 /// Hands the message to the acker; `lease` (its key, when the lease table holds it)
 /// keeps it invisible until the delete completes.
-fn ack(shared: &Shared, meta: &Meta, permit: Slot, lease: Option<u64>) {
+fn ack(shared: &Shared, meta: &Meta, permit: Slot, lease: Option<u64>, unleased: bool) {
     let item = AckItem {
         receipt: meta.receipt.clone(),
         received_at: meta.received_at,
         lease,
+        unleased,
         deadline: meta.returned_at + shared.settings.visibility,
         _permit: Some(permit),
     };
@@ -346,7 +350,7 @@ async fn dead_letter(
         Ok(()) => {
             stats.dead_lettered.add(1);
             tracing::warn!(message_id = %meta.id, reason, "dead-lettered");
-            ack(shared, meta, permit, lease);
+            ack(shared, meta, permit, lease, false);
         }
         Err(e) => {
             end_lease();

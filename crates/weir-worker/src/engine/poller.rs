@@ -120,7 +120,7 @@ impl<Req: Send + 'static> Poller<Req> {
                     }
                     stats.received.add(messages.len() as u64);
                     if stopping {
-                        let receipts: Vec<String> =
+                        let receipts: Vec<super::Receipt> =
                             messages.into_iter().map(|(meta, _)| meta.receipt).collect();
                         let released = shared.sqs.release(&receipts).await;
                         stats.released_prefetched.add(receipts.len() as u64);
@@ -146,7 +146,7 @@ impl<Req: Send + 'static> Poller<Req> {
                     }
                     drop(permit);
                     if let Err(mpsc::error::SendError(batch)) = self.jobs.send(batch) {
-                        let receipts: Vec<String> =
+                        let receipts: Vec<super::Receipt> =
                             batch.into_iter().map(|j| j.meta.receipt).collect();
                         stats.released_prefetched.add(receipts.len() as u64);
                         stats.released.add(shared.sqs.release(&receipts).await);
