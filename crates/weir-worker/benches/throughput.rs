@@ -1,11 +1,15 @@
 //! Worker throughput with a no-op handler, beside a raw aws-sdk-sqs loop on the same
 //! SQS (8 tasks, each ReceiveMessage(10) then DeleteMessageBatch), with SQS requests
-//! per processed message counted by an SDK interceptor.
+//! per processed message counted by an SDK interceptor, and the process's CPU time per
+//! message (Linux: summed over its threads from `/proc/self/task/*/schedstat`).
 //!
 //! Run with `cargo bench -p weir-worker --bench throughput`. The in-process SQS is
-//! always measured; LocalStack too when `WEIR_BENCH_ENDPOINT` is set (e.g.
-//! `http://127.0.0.1:4566`). `WEIR_BENCH_LOCAL=off` skips the in-process run. `WEIR_BENCH_N` sets the message count (default 40 000
-//! in-process, 5 000 on LocalStack).
+//! always measured, unless `WEIR_BENCH_LOCAL=off`; LocalStack too when
+//! `WEIR_BENCH_ENDPOINT` is set (e.g. `http://127.0.0.1:4566`). `WEIR_BENCH_N` sets the
+//! message count (default 40 000 in-process, 5 000 on LocalStack), `WEIR_BENCH_ROUNDS`
+//! the rounds (default 5), `WEIR_BENCH_CONCURRENCY` and `WEIR_BENCH_POLLERS` the
+//! worker's settings (200 and 8), `WEIR_BENCH_LEASE=off` turns leases off, and
+//! `WEIR_BENCH_ONLY=raw|worker` runs one side only (for profiling).
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
@@ -340,10 +344,11 @@ async fn compare(
     cpu_target: &str,
 ) {
     println!(
-        "== {label}: {n} messages per run, 5 rounds (raw first in even rounds, worker first in odd ones)"
+        "== {label}: {n} messages per run, {} rounds (raw first in even rounds, worker first in odd ones)",
+        env_or("WEIR_BENCH_ROUNDS", 5)
     );
     let mut rounds = Vec::new();
-    for i in 0..5 {
+    for i in 0..env_or("WEIR_BENCH_ROUNDS", 5) {
         let r = round(client, requests, n, i).await;
         println!(
             "round {i}: raw {:>8.0} msg/s {:.3} req/msg {:.1} µs CPU/msg [{}] | worker {:>8.0} msg/s {:.3} req/msg {:.1} µs CPU/msg [{}]",
