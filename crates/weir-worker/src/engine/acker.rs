@@ -74,8 +74,57 @@ pub(crate) enum AckMsg {
     Close(oneshot::Sender<()>),
 }
 
-pub(crate) struct Acker {
+/// Runs flushes as tasks of their own, at most [`FLUSHES_IN_FLIGHT`] at once, for the
+/// acker and for pollers that ack full batches themselves.
+pub(crate) struct Flusher {
     pub(crate) deleter: Deleter,
+    limit: Arc<Semaphore>,
+    flushes: TaskTracker,
+}
+
+impl Flusher {
+    pub(crate) fn new(deleter: Deleter) -> Self {
+        Self {
+            deleter,
+            limit: Arc::new(Semaphore::new(FLUSHES_IN_FLIGHT)),
+            flushes: TaskTracker::new(),
+        }
+    }
+
+    /// Spawns a flush of `batch`, waiting for room.
+    async fn spawn(&self, batch: Vec<AckItem>) {
+        let Ok(permit) = self.limit.clone().acquire_owned().await else {
+            return;
+        };
+        let deleter = self.deleter.clone();
+        self.flushes.spawn(async move {
+            deleter.flush(batch).await;
+            drop(permit);
+        });
+    }
+
+    /// Spawns a flush of `batch` if there is room now; gives it back otherwise.
+    pub(crate) fn try_spawn(&self, batch: Vec<AckItem>) -> Result<(), Vec<AckItem>> {
+        let Ok(permit) = self.limit.clone().try_acquire_owned() else {
+            return Err(batch);
+        };
+        let deleter = self.deleter.clone();
+        self.flushes.spawn(async move {
+            deleter.flush(batch).await;
+            drop(permit);
+        });
+        Ok(())
+    }
+
+    /// Waits for every flush spawned so far.
+    async fn wait(&self) {
+        self.flushes.close();
+        self.flushes.wait().await;
+    }
+}
+
+pub(crate) struct Acker {
+    pub(crate) flusher: Arc<Flusher>,
     pub(crate) max: usize,
     pub(crate) interval: Duration,
     pub(crate) immediate: bool,
@@ -83,8 +132,6 @@ pub(crate) struct Acker {
 
 impl Acker {
     pub(crate) async fn run(self, mut rx: mpsc::UnboundedReceiver<AckMsg>) {
-        let flushes = TaskTracker::new();
-        let limit = Arc::new(Semaphore::new(FLUSHES_IN_FLIGHT));
         let mut buf: Vec<AckItem> = Vec::with_capacity(self.max);
         let mut deadline = Instant::now();
         let mut immediate = self.immediate || self.interval.is_zero();
@@ -143,24 +190,16 @@ impl Acker {
             };
             if flush_now && !buf.is_empty() {
                 let batch = std::mem::replace(&mut buf, Vec::with_capacity(self.max));
-                let Ok(permit) = limit.clone().acquire_owned().await else {
-                    break;
-                };
-                let deleter = self.deleter.clone();
-                flushes.spawn(async move {
-                    deleter.flush(batch).await;
-                    drop(permit);
-                });
+                self.flusher.spawn(batch).await;
             }
             if disconnected && buf.is_empty() {
                 break;
             }
         }
         if !buf.is_empty() {
-            self.deleter.flush(std::mem::take(&mut buf)).await;
+            self.flusher.deleter.flush(std::mem::take(&mut buf)).await;
         }
-        flushes.close();
-        flushes.wait().await;
+        self.flusher.wait().await;
         if let Some(tx) = close {
             let _ = tx.send(());
         }

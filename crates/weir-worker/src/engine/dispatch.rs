@@ -4,8 +4,8 @@
 use std::collections::{HashMap, VecDeque};
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use tokio::sync::mpsc;
@@ -14,6 +14,7 @@ use tokio_util::task::TaskTracker;
 use tower::Service;
 use tower::util::BoxService;
 
+use super::acker::AckItem;
 use super::outcome::{Work, process};
 use super::{Held, Job, Shared, Slot};
 use crate::handler::BoxError;
@@ -115,12 +116,24 @@ impl<Req> Pending<Req> {
     }
 }
 
-pub(crate) struct Dispatcher<Req> {
-    pub(crate) shared: Arc<Shared>,
+/// The handler service, shared by the dispatcher and (standard queues) the pollers.
+pub(crate) struct Handler<Req> {
     pub(crate) service: BoxService<Req, (), BoxError>,
+    /// The dispatcher waits for the service to be ready (its waker is registered):
+    /// pollers then leave the service alone, so as not to overwrite that waker.
+    pub(crate) waiting: bool,
+}
+
+pub(crate) type SharedHandler<Req> = Arc<Mutex<Handler<Req>>>;
+
+pub(crate) fn lock<Req>(handler: &SharedHandler<Req>) -> MutexGuard<'_, Handler<Req>> {
+    handler.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+pub(crate) struct Dispatcher<Req> {
+    pub(crate) ctx: Ctx,
+    pub(crate) handler: SharedHandler<Req>,
     pub(crate) jobs: mpsc::UnboundedReceiver<Vec<Job<Req>>>,
-    pub(crate) tracker: TaskTracker,
-    pub(crate) force: CancellationToken,
 }
 
 impl<Req: Send + 'static> Dispatcher<Req> {
@@ -128,21 +141,13 @@ impl<Req: Send + 'static> Dispatcher<Req> {
     /// received and not started, for release.
     pub(crate) async fn run(self, stop: CancellationToken) -> Vec<Job<Req>> {
         let Self {
-            shared,
-            mut service,
+            ctx,
+            handler,
             mut jobs,
-            tracker,
-            force,
         } = self;
-        let ctx = Ctx {
-            shared,
-            tracker,
-            force,
-        };
         let fifo = ctx.shared.settings.fifo;
         let mut pending = Pending::new(fifo);
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
-        let mut next_key: u64 = 0;
         loop {
             let startable = pending.has_startable();
             tokio::select! {
@@ -154,11 +159,16 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         ctx.release_group(released);
                     }
                 }
-                ready = poll_fn(|cx| service.poll_ready(cx)), if startable => {
+                ready = poll_fn(|cx| {
+                    let mut h = lock(&handler);
+                    let ready = h.service.poll_ready(cx);
+                    h.waiting = ready.is_pending();
+                    ready
+                }), if startable => {
                     let Some(job) = pending.pop() else { continue };
                     match ready {
                         Ok(()) => {
-                            let task = ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone()));
+                            let task = ctx.prepare(&mut lock(&handler).service, job, fifo.then(|| done_tx.clone()));
                             ctx.run(task);
                         }
                         Err(e) => {
@@ -174,16 +184,13 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         // What starts now runs in one task per batch, off this task, so
                         // the per-message work spreads over the runtime's threads.
                         let mut started = Vec::with_capacity(batch.len());
-                        // The batch's tokens hang off one parent of their own: creating
-                        // and dropping a child locks its parent, and every message
-                        // locking the worker-wide token would contend across threads.
                         let parent = ctx.force.child_token();
+                        let mut h = lock(&handler);
                         for mut job in batch {
-                            next_key += 1;
-                            ctx.admit(&mut job, next_key, &parent);
+                            ctx.admit(&mut job, &parent);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
-                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
+                                started.push(ctx.prepare(&mut h.service, job, fifo.then(|| done_tx.clone())));
                             } else {
                                 pending.push(job);
                             }
@@ -191,13 +198,14 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         // Start what the service takes now; what must wait gets its lease.
                         let mut cx = Context::from_waker(Waker::noop());
                         while pending.has_startable() {
-                            if !matches!(service.poll_ready(&mut cx), Poll::Ready(Ok(()))) {
+                            if !matches!(h.service.poll_ready(&mut cx), Poll::Ready(Ok(()))) {
                                 break;
                             }
                             if let Some(job) = pending.pop() {
-                                started.push(ctx.prepare(&mut service, job, fifo.then(|| done_tx.clone())));
+                                started.push(ctx.prepare(&mut h.service, job, fifo.then(|| done_tx.clone())));
                             }
                         }
+                        drop(h);
                         pending.for_each_mut(|job| ctx.register(job));
                         if started.len() > 1 {
                             ctx.tracker.spawn(futures_util::future::join_all(started));
@@ -218,13 +226,55 @@ impl<Req: Send + 'static> Dispatcher<Req> {
     }
 }
 
-struct Ctx {
-    shared: Arc<Shared>,
-    tracker: TaskTracker,
-    force: CancellationToken,
+/// What starting a message needs; the dispatcher and the pollers each hold one.
+#[derive(Clone)]
+pub(crate) struct Ctx {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) tracker: TaskTracker,
+    pub(crate) force: CancellationToken,
 }
 
 impl Ctx {
+    /// Starts what it can of a received batch at once, in the calling task, and
+    /// returns the rest for the dispatcher (standard queues only): messages start here
+    /// while the handler service is ready and the dispatcher is not waiting for it.
+    ///
+    /// Handlers that finish at once are acked straight from here: their acks gather
+    /// in [`AckSink`], and full batches go to the deleter without the acker task.
+    pub(crate) fn start_now<Req: Send + 'static>(
+        &self,
+        handler: &SharedHandler<Req>,
+        batch: Vec<Job<Req>>,
+    ) -> Vec<Job<Req>> {
+        let mut started = Vec::with_capacity(batch.len());
+        let mut rest = Vec::new();
+        {
+            let mut h = lock(handler);
+            let mut cx = Context::from_waker(Waker::noop());
+            let parent = self.force.child_token();
+            for mut job in batch {
+                let can_start = rest.is_empty()
+                    && !h.waiting
+                    && (job.req.is_err()
+                        || matches!(h.service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
+                if can_start {
+                    self.admit(&mut job, &parent);
+                    started.push(self.prepare(&mut h.service, job, None));
+                } else {
+                    rest.push(job);
+                }
+            }
+        }
+        if !started.is_empty() {
+            let sink = AckSink::open(self.shared.settings.ack_max);
+            for task in started {
+                self.run(task);
+            }
+            sink.close(&self.shared);
+        }
+        rest
+    }
+
     fn release_group<Req: Send + 'static>(&self, jobs: Vec<Job<Req>>) {
         let shared = self.shared.clone();
         for job in &jobs {
@@ -243,8 +293,11 @@ impl Ctx {
         });
     }
 
-    /// Takes a received message in: from now on its lease is extended.
-    fn admit<Req>(&self, job: &mut Job<Req>, key: u64, parent: &CancellationToken) {
+    /// Takes a received message in: from now on its lease is extended. Its token hangs
+    /// off its batch's `parent`: creating and dropping a child locks its parent, and
+    /// every message locking the worker-wide token would contend across threads.
+    fn admit<Req>(&self, job: &mut Job<Req>, parent: &CancellationToken) {
+        let key = self.shared.next_key.fetch_add(1, Ordering::Relaxed) + 1;
         let token = parent.child_token();
         let lost = Arc::new(AtomicBool::new(false));
         job.held = Some(Held {
@@ -331,6 +384,63 @@ impl Ctx {
         if task.as_mut().poll(&mut cx).is_pending() {
             self.tracker.spawn(task);
         }
+    }
+}
+
+thread_local! {
+    /// Acks of the handlers that finished while [`Ctx::start_now`] polled them.
+    static SINK: std::cell::RefCell<Option<Vec<AckItem>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Gathers, on this thread, the acks of handlers polled by [`Ctx::start_now`]: the
+/// handlers run synchronously inside it, so nothing else can push here meanwhile.
+pub(crate) struct AckSink(());
+
+impl AckSink {
+    fn open(capacity: usize) -> Self {
+        SINK.with(|s| *s.borrow_mut() = Some(Vec::with_capacity(capacity)));
+        Self(())
+    }
+
+    /// Takes `item` if a sink is open on this thread; gives it back otherwise.
+    pub(crate) fn offer(item: AckItem) -> Option<AckItem> {
+        SINK.with(|s| match s.borrow_mut().as_mut() {
+            Some(buf) => {
+                buf.push(item);
+                None
+            }
+            None => Some(item),
+        })
+    }
+
+    /// Full batches go to the deleter; the rest to the acker, to join others.
+    fn close(self, shared: &Shared) {
+        let acks = SINK.with(|s| s.borrow_mut().take()).unwrap_or_default();
+        let max = shared.settings.ack_max.max(1);
+        let mut acks = acks.into_iter().peekable();
+        while acks.peek().is_some() {
+            let chunk: Vec<AckItem> = acks.by_ref().take(max).collect();
+            let chunk = if chunk.len() == max {
+                match shared.flusher.try_spawn(chunk) {
+                    Ok(()) => continue,
+                    Err(chunk) => chunk,
+                }
+            } else {
+                chunk
+            };
+            for item in chunk {
+                super::outcome::send_ack(shared, item);
+            }
+        }
+    }
+}
+
+impl Drop for AckSink {
+    fn drop(&mut self) {
+        // Closed without `close` (a panic unwinding through `start_now`): leave no
+        // sink open on this thread. Its acks are dropped with it; their messages
+        // reappear after their visibility timeout.
+        SINK.with(|s| s.borrow_mut().take());
     }
 }
 

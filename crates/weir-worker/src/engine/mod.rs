@@ -1,5 +1,11 @@
 //! The runtime: pollers → dispatcher → one task per message → acker / retry / DLQ,
 //! with the lease task beside them, and the shutdown sequence that stops them in order.
+//!
+//! On standard queues a poller starts the messages it received itself while the
+//! handler service is ready (the dispatcher takes the rest, and keeps FIFO groups in
+//! order), and a batch whose handlers all finish at once goes straight to a delete: a
+//! message then stays on one thread from its receive to its delete, as in a plain
+//! receive/delete loop, instead of crossing four tasks.
 
 pub(crate) mod acker;
 pub(crate) mod dispatch;
@@ -11,7 +17,7 @@ pub(crate) mod poller;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
@@ -25,8 +31,8 @@ use crate::handler::BoxError;
 use crate::health::HealthState;
 use crate::report::WorkerReport;
 use crate::retry::RetryPolicy;
-use acker::{AckMsg, Acker, Deleter};
-use dispatch::Dispatcher;
+use acker::{AckMsg, Acker, Deleter, Flusher};
+use dispatch::{Ctx, Dispatcher, Handler};
 use lease::{LeaseTask, Leases};
 use ops::Sqs;
 use poller::Poller;
@@ -199,6 +205,10 @@ pub(crate) struct Shared {
     pub(crate) health: Arc<HealthState>,
     /// Messages whose run (handler, then its outcome) has started and not ended.
     pub(crate) running: AtomicUsize,
+    /// The last lease key handed out.
+    pub(crate) next_key: AtomicU64,
+    /// Spawns deletes, for the acker and for pollers acking full batches themselves.
+    pub(crate) flusher: Arc<Flusher>,
 }
 
 /// Runs a worker until `signal` (or the health state's shutdown token), then shuts it
@@ -218,15 +228,16 @@ pub(crate) async fn run<Req: Send + 'static>(
     let (release_tx, mut release_rx) = mpsc::unbounded_channel();
     let leases = Arc::new(Leases::new(settings.lease_enabled));
     let stopping = CancellationToken::new();
+    let flusher = Arc::new(Flusher::new(Deleter {
+        sqs: sqs.clone(),
+        leases: leases.clone(),
+        health: health.clone(),
+        shutting_down: shutting_down.clone(),
+        stopping: stopping.clone(),
+        visibility: settings.visibility,
+    }));
     let acker = Acker {
-        deleter: Deleter {
-            sqs: sqs.clone(),
-            leases: leases.clone(),
-            health: health.clone(),
-            shutting_down: shutting_down.clone(),
-            stopping: stopping.clone(),
-            visibility: settings.visibility,
-        },
+        flusher: flusher.clone(),
         max: settings.ack_max,
         interval: settings.ack_interval,
         immediate: settings.fifo,
@@ -250,10 +261,23 @@ pub(crate) async fn run<Req: Send + 'static>(
         release_tx,
         health: health.clone(),
         running: AtomicUsize::new(0),
+        next_key: AtomicU64::new(0),
+        flusher,
     });
     health.live.store(true, Ordering::SeqCst);
 
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+    let tracker = TaskTracker::new();
+    let force = CancellationToken::new();
+    let ctx = Ctx {
+        shared: shared.clone(),
+        tracker: tracker.clone(),
+        force: force.clone(),
+    };
+    let handler = Arc::new(std::sync::Mutex::new(Handler {
+        service,
+        waiting: false,
+    }));
     let poll_stop = CancellationToken::new();
     let mut pollers = tokio::task::JoinSet::new();
     let turn = Arc::new(tokio::sync::Mutex::new(()));
@@ -265,19 +289,18 @@ pub(crate) async fn run<Req: Send + 'static>(
             jobs: jobs_tx.clone(),
             paused: health.paused.subscribe(),
             turn: turn.clone(),
+            // FIFO groups need the dispatcher's ordering; standard queues start
+            // messages in the poller that received them.
+            start: (!shared.settings.fifo).then(|| (ctx.clone(), handler.clone())),
         };
         pollers.spawn(p.run(poll_stop.clone()));
     }
     drop(jobs_tx);
-    let tracker = TaskTracker::new();
-    let force = CancellationToken::new();
     let dispatch_stop = CancellationToken::new();
     let dispatcher = Dispatcher {
-        shared: shared.clone(),
-        service,
+        ctx,
+        handler,
         jobs: jobs_rx,
-        tracker: tracker.clone(),
-        force: force.clone(),
     };
     let dispatcher = tokio::spawn(dispatcher.run(dispatch_stop.clone()));
 

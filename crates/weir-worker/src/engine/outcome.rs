@@ -207,8 +207,9 @@ pub(crate) async fn process(
     failed
 }
 
-/// Hands the message to the acker; `lease` (its key, when the lease table holds it)
-/// keeps it invisible until the delete completes.
+/// Hands the message to be deleted: to its poller's batch when the poller is running
+/// it inline (see `Ctx::start_now`), to the acker otherwise. `lease` (its key in the
+/// lease table) keeps it invisible until the delete completes.
 fn ack(shared: &Shared, meta: &Meta, permit: Slot, lease: Option<u64>, unleased: bool) {
     let item = AckItem {
         receipt: meta.receipt.clone(),
@@ -218,6 +219,14 @@ fn ack(shared: &Shared, meta: &Meta, permit: Slot, lease: Option<u64>, unleased:
         deadline: meta.returned_at + shared.settings.visibility,
         _permit: Some(permit),
     };
+    if let Some(item) = super::dispatch::AckSink::offer(item) {
+        send_ack(shared, item);
+    }
+}
+
+/// Hands an ack to the acker task.
+pub(crate) fn send_ack(shared: &Shared, item: AckItem) {
+    let lease = item.lease;
     if shared.ack_tx.send(AckMsg::Ack(item)).is_err() {
         if let Some(key) = lease {
             shared.leases.unregister(key);

@@ -9,6 +9,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
 
+use super::dispatch::{Ctx, SharedHandler};
 use super::{Job, Shared, Slot, Source};
 use crate::report::Op;
 
@@ -24,6 +25,9 @@ pub(crate) struct Poller<Req> {
     /// Pollers take turns waiting for slots, so freed slots gather into one full
     /// receive instead of being spread one by one over all waiting pollers.
     pub(crate) turn: Arc<Mutex<()>>,
+    /// Standard queues: start messages here, in the task that received them, while the
+    /// handler service is ready (see [`Ctx::start_now`]); the dispatcher takes the rest.
+    pub(crate) start: Option<(Ctx, SharedHandler<Req>)>,
 }
 
 fn attempt_id() -> String {
@@ -145,6 +149,16 @@ impl<Req: Send + 'static> Poller<Req> {
                         });
                     }
                     drop(permit);
+                    let batch = match &self.start {
+                        Some((ctx, handler)) => ctx.start_now(handler, batch),
+                        None => batch,
+                    };
+                    if batch.is_empty() {
+                        // Let the deletes just spawned (this thread's LIFO slot) run,
+                        // and wake the other threads, before receiving again.
+                        tokio::task::yield_now().await;
+                        continue;
+                    }
                     if let Err(mpsc::error::SendError(batch)) = self.jobs.send(batch) {
                         let receipts: Vec<super::Receipt> =
                             batch.into_iter().map(|j| j.meta.receipt).collect();

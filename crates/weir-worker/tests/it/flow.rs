@@ -177,3 +177,83 @@ async fn pause_stops_polling_and_health_reports_it() {
     assert_eq!(report.acked, 3);
     assert!(!handle.health().live);
 }
+
+/// Takes at most `limit` messages at once: `poll_ready` waits for a permit, as
+/// tower's `ConcurrencyLimit` does.
+struct Limited {
+    permits: tokio_util::sync::PollSemaphore,
+    held: Option<tokio::sync::OwnedSemaphorePermit>,
+    running: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+    done: Count,
+}
+
+impl tower::Service<Message<u64>> for Limited {
+    type Response = ();
+    type Error = HandlerError;
+    type Future = futures_util::future::BoxFuture<'static, Result<(), HandlerError>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), HandlerError>> {
+        if self.held.is_none() {
+            match self.permits.poll_acquire(cx) {
+                std::task::Poll::Ready(p) => self.held = p,
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, m: Message<u64>) -> Self::Future {
+        let permit = self.held.take();
+        let (r, p, d) = (self.running.clone(), self.peak.clone(), self.done.clone());
+        Box::pin(async move {
+            let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            let ms = 1 + (m.body().unwrap() * 13) % 50;
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            r.fetch_sub(1, Ordering::SeqCst);
+            d.inc();
+            drop(permit);
+            Ok(())
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_that_is_not_always_ready_gets_every_message_in_turn() {
+    // Pollers start messages themselves while the service is ready, and hand the
+    // rest to the dispatcher, which waits for readiness: none may be stranded.
+    let env = env();
+    let q = env.queue("limited", &[]).await;
+    env.send(&q, (0..500).map(|i| i.to_string())).await;
+    let (running, peak, done) = (
+        Arc::default(),
+        Arc::<AtomicUsize>::default(),
+        Count::default(),
+    );
+    let worker = Worker::builder(q.clone())
+        .handler(Limited {
+            permits: tokio_util::sync::PollSemaphore::new(Arc::new(tokio::sync::Semaphore::new(3))),
+            held: None,
+            running,
+            peak: peak.clone(),
+            done: done.clone(),
+        })
+        .concurrency(40)
+        .pollers(4)
+        .build()
+        .unwrap();
+    let d = done.clone();
+    let report = run_until_done(worker, Duration::from_secs(120), move || d.get() == 500).await;
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "the service's limit held, and was used"
+    );
+    assert_eq!(report.acked, 500);
+    assert_accounted(&report);
+    assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
