@@ -60,7 +60,22 @@ impl<T> Message<T> {
         codec: &C,
         received_at: tokio::time::Instant,
     ) -> Self {
-        let mut sys = m.attributes.unwrap_or_default();
+        let (mut receive_count, mut sent_at, mut first_received_at) = (None, None, None);
+        let (mut group_id, mut sequence_number, mut dedup_id, mut trace_header) =
+            (None, None, None, None);
+        // One pass over the map, which holds what the receive asked for.
+        for (name, value) in m.attributes.unwrap_or_default() {
+            match name {
+                Sys::ApproximateReceiveCount => receive_count = value.parse().ok(),
+                Sys::SentTimestamp => sent_at = millis(&value),
+                Sys::ApproximateFirstReceiveTimestamp => first_received_at = millis(&value),
+                Sys::MessageGroupId => group_id = Some(value),
+                Sys::SequenceNumber => sequence_number = Some(value),
+                Sys::MessageDeduplicationId => dedup_id = Some(value),
+                Sys::AwsTraceHeader => trace_header = Some(value),
+                _ => {}
+            }
+        }
         let attributes: Attributes = m
             .message_attributes
             .unwrap_or_default()
@@ -77,18 +92,13 @@ impl<T> Message<T> {
             raw_body,
             message_id: m.message_id.unwrap_or_default(),
             receipt_handle: m.receipt_handle.unwrap_or_default(),
-            receive_count: sys
-                .get(&Sys::ApproximateReceiveCount)
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(1),
-            sent_at: sys.get(&Sys::SentTimestamp).and_then(|s| millis(s)),
-            first_received_at: sys
-                .get(&Sys::ApproximateFirstReceiveTimestamp)
-                .and_then(|s| millis(s)),
-            group_id: sys.remove(&Sys::MessageGroupId),
-            sequence_number: sys.remove(&Sys::SequenceNumber),
-            dedup_id: sys.remove(&Sys::MessageDeduplicationId),
-            trace_header: sys.remove(&Sys::AwsTraceHeader),
+            receive_count: receive_count.unwrap_or(1),
+            sent_at,
+            first_received_at,
+            group_id,
+            sequence_number,
+            dedup_id,
+            trace_header,
             attributes,
             received_at,
         }

@@ -241,11 +241,13 @@ impl Deleter {
             let mut retry = Vec::new();
             match self.sqs.delete_batch(&receipts).await {
                 Ok(results) => {
+                    // One clock read for the batch: the delete completed now.
+                    let now = Instant::now();
                     for (item, result) in batch.into_iter().zip(results) {
                         match result {
                             EntryResult::Ok => {
                                 self.health.ack_ok();
-                                self.deleted(&item);
+                                self.deleted(&item, now);
                             }
                             EntryResult::Failed { code, .. } if is_receipt_invalid(&code) => {
                                 self.health.ack_ok();
@@ -313,7 +315,7 @@ impl Deleter {
     }
 
     /// The delete succeeded; it deleted only if it landed before the visibility ran out.
-    fn deleted(&self, item: &AckItem) {
+    fn deleted(&self, item: &AckItem, now: Instant) {
         let stats = &self.sqs.stats;
         // The lease counts from when the receive was sent (to extend in time), which a
         // long poll puts well before the message was handed out.
@@ -321,7 +323,7 @@ impl Deleter {
             .leases
             .finish(item.lease, item.deadline)
             .max(item.deadline);
-        if Instant::now() >= deadline {
+        if now >= deadline {
             stats.possible_duplicates.add(1);
             tracing::warn!(
                 "delete completed after the message's visibility timeout: it may have been delivered again (possible duplicate)"
@@ -332,9 +334,10 @@ impl Deleter {
         if self.shutting_down.load(Ordering::Relaxed) {
             stats.acks_flushed_in_shutdown.add(1);
         }
-        stats
-            .receive_to_ack
-            .record(item.received_at.elapsed().as_secs_f64());
+        stats.receive_to_ack.record(
+            now.saturating_duration_since(item.received_at)
+                .as_secs_f64(),
+        );
     }
 
     fn give_up(&self, item: &AckItem) {

@@ -136,7 +136,8 @@ impl Meta {
             body: keep_body.then(|| m.raw_body().to_owned()),
             attributes: keep_body.then(|| m.attributes().clone()),
             received_at,
-            returned_at: Instant::now(),
+            // Read once per receive, when its answer arrived.
+            returned_at: m.received_at(),
         }
     }
 }
