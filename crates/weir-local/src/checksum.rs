@@ -32,6 +32,12 @@ pub(crate) fn fast_uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
 }
 
+/// [`fast_uuid`] in its hyphenated lower-case form, without the formatting machinery.
+pub(crate) fn fast_uuid_string() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    fast_uuid().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

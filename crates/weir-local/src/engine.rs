@@ -61,7 +61,7 @@ impl EngineResponse {
             status: 200,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
             ],
             body,
         }
@@ -75,7 +75,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),
@@ -89,7 +89,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),
@@ -131,7 +131,11 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
 }
 
 fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    serde_json::to_vec(&r?).map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))
+    // Room for a full batch result or a few received messages without regrowing.
+    let mut buf = Vec::with_capacity(2048);
+    serde_json::to_writer(&mut buf, &r?)
+        .map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))?;
+    Ok(buf)
 }
 
 impl Engine {

@@ -1,6 +1,6 @@
 //! SendMessage and SendMessageBatch, with every check SQS makes on a message.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -53,7 +53,8 @@ pub(crate) fn check_batch_ids<'a>(
             format!("Maximum number of entries per request are 10. You have sent {n}."),
         ));
     }
-    let mut seen = HashSet::new();
+    // At most ten ids: a linear scan beats hashing them.
+    let mut seen: Vec<&str> = Vec::with_capacity(n);
     for id in ids {
         let id = id.ok_or_else(|| SqsError::missing(&format!("{what}.Id")))?;
         if id.is_empty()
@@ -67,12 +68,13 @@ pub(crate) fn check_batch_ids<'a>(
                 "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
             ));
         }
-        if !seen.insert(id) {
+        if seen.contains(&id) {
             return Err(SqsError::new(
                 ErrorKind::BatchEntryIdsNotDistinct,
                 format!("Id {id} repeated."),
             ));
         }
+        seen.push(id);
     }
     Ok(())
 }
@@ -322,7 +324,7 @@ impl Engine {
         let md5_attrs = md5_of_map(&attrs).map(Arc::from);
         Ok(Prepared {
             msg: Msg {
-                id: Arc::from(crate::checksum::fast_uuid().to_string()),
+                id: Arc::from(crate::checksum::fast_uuid_string()),
                 body: Arc::from(body),
                 md5_body: Arc::from(md5_hex(body.as_bytes())),
                 attrs: Arc::new(attrs),
@@ -383,26 +385,26 @@ impl Engine {
                             },
                         );
                     }
-                    let md5_body = m.md5_body.to_string();
-                    let md5_attrs = m.md5_attrs.as_deref().map(str::to_owned);
+                    let md5_body = m.md5_body.clone();
+                    let md5_attrs = m.md5_attrs.clone();
                     st.insert(m, now);
                     out.push(SendResultEntry {
                         id,
-                        message_id: message_id.to_string(),
+                        message_id,
                         md5_of_message_body: md5_body,
                         md5_of_message_attributes: md5_attrs,
                         md5_of_message_system_attributes: p.md5_sys,
-                        sequence_number: seq_number.map(|s| s.to_string()),
+                        sequence_number: seq_number,
                     });
                     continue;
                 }
                 out.push(SendResultEntry {
                     id,
-                    message_id: message_id.to_string(),
-                    md5_of_message_body: m.md5_body.to_string(),
-                    md5_of_message_attributes: m.md5_attrs.as_deref().map(str::to_owned),
+                    message_id,
+                    md5_of_message_body: m.md5_body,
+                    md5_of_message_attributes: m.md5_attrs,
                     md5_of_message_system_attributes: p.md5_sys,
-                    sequence_number: seq_number.map(|s| s.to_string()),
+                    sequence_number: seq_number,
                 });
             }
         }

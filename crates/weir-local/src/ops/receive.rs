@@ -57,7 +57,15 @@ impl SysAttrs {
 
 /// Receipt handle: queue incarnation, message sequence and receive token, hex encoded.
 fn encode_handle(incarnation: u64, seq: u64, token: u64) -> String {
-    format!("{incarnation:016x}{seq:016x}{token:016x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(48);
+    for n in [incarnation, seq, token] {
+        for shift in (0..16).rev() {
+            let nibble = (n >> (shift * 4)) & 0xf;
+            s.push(char::from(DIGITS[usize::try_from(nibble).unwrap_or(0)]));
+        }
+    }
+    s
 }
 
 fn parse_handle(q: &Queue, handle: Option<&str>) -> SqsResult<(u64, u64)> {
@@ -134,10 +142,10 @@ fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageO
         (md5, map)
     };
     MessageOut {
-        message_id: m.id.to_string(),
+        message_id: m.id.clone(),
         receipt_handle: handle,
-        md5_of_body: m.md5_body.to_string(),
-        body: m.body.to_string(),
+        md5_of_body: m.md5_body.clone(),
+        body: m.body.clone(),
         attributes,
         md5_of_message_attributes: md5,
         message_attributes,
