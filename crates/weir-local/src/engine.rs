@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::error::{ErrorKind, SqsError, SqsResult};
 use crate::fault::Faults;
+use crate::json::JsonOut;
 use crate::ops::moves::MoveTask;
 use crate::queue::Queue;
 
@@ -138,6 +139,13 @@ fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
     Ok(buf)
 }
 
+/// [`out`] for the hot responses, with the hand-written writer of [`crate::json`].
+fn out_json<T: JsonOut>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
+    let mut buf = Vec::with_capacity(2048);
+    r?.write_json(&mut buf);
+    Ok(buf)
+}
+
 impl Engine {
     pub(crate) fn new(account: String, region: String, base_url: String) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
@@ -190,13 +198,13 @@ impl Engine {
             "UntagQueue" => out(self.untag_queue(&parse(body)?)),
             "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
-            "SendMessage" => out(self.send_message(&parse(body)?, ctx)),
-            "SendMessageBatch" => out(self.send_message_batch(&parse(body)?, ctx)),
-            "ReceiveMessage" => out(self.receive_message(parse(body)?).await),
+            "SendMessage" => out_json(self.send_message(&parse(body)?, ctx)),
+            "SendMessageBatch" => out_json(self.send_message_batch(&parse(body)?, ctx)),
+            "ReceiveMessage" => out_json(self.receive_message(parse(body)?).await),
             "DeleteMessage" => out(self.delete_message(&parse(body)?)),
-            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?)),
+            "DeleteMessageBatch" => out_json(self.delete_message_batch(parse(body)?)),
             "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
-            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?)),
+            "ChangeMessageVisibilityBatch" => out_json(self.change_visibility_batch(parse(body)?)),
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
             "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
             "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),

@@ -84,6 +84,7 @@ mod connector;
 mod engine;
 mod error;
 mod fault;
+mod json;
 mod ops;
 mod queue;
 mod server;

@@ -27,6 +27,21 @@ struct SendCfg {
     scope_group: bool,
 }
 
+/// Values every message of one request shares, allocated once per request.
+struct PerRequest {
+    sender: Arc<str>,
+    no_attrs: Arc<BTreeMap<String, AttrValue>>,
+}
+
+impl PerRequest {
+    fn new(ctx: &Ctx<'_>) -> Self {
+        Self {
+            sender: Arc::from(ctx.sender_id),
+            no_attrs: Arc::new(BTreeMap::new()),
+        }
+    }
+}
+
 /// A message ready to insert.
 #[derive(Debug)]
 pub(crate) struct Prepared {
@@ -223,7 +238,7 @@ impl Engine {
         q: &Queue,
         cfg: SendCfg,
         e: &SendEntry,
-        ctx: &Ctx<'_>,
+        shared: &PerRequest,
     ) -> SqsResult<Prepared> {
         let body = e
             .message_body
@@ -327,12 +342,16 @@ impl Engine {
                 id: Arc::from(crate::checksum::fast_uuid_string()),
                 body: Arc::from(body),
                 md5_body: Arc::from(md5_hex(body.as_bytes())),
-                attrs: Arc::new(attrs),
+                attrs: if attrs.is_empty() {
+                    shared.no_attrs.clone()
+                } else {
+                    Arc::new(attrs)
+                },
                 md5_attrs,
                 trace_header,
                 sent_ms: self.clock.epoch_ms(now),
                 sent_at: now,
-                sender_id: Arc::from(ctx.sender_id),
+                sender_id: shared.sender.clone(),
                 group_id: group_id.map(Arc::from),
                 dedup_id,
                 seq_number: None,
@@ -419,7 +438,7 @@ impl Engine {
     ) -> SqsResult<SendResultEntry> {
         let q = self.by_url(req.queue_url.as_deref())?;
         let cfg = Self::send_cfg(&q);
-        let p = self.prepare(&q, cfg, &req.entry, ctx)?;
+        let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(ctx))?;
         self.commit(&q, vec![(None, p)])
             .pop()
             .ok_or_else(|| SqsError::new(ErrorKind::Internal, "send produced no result"))
@@ -447,9 +466,10 @@ impl Engine {
         let cfg = Self::send_cfg(&q);
         let mut ok = Vec::with_capacity(req.entries.len());
         let mut failed = Vec::new();
+        let shared = PerRequest::new(ctx);
         for e in &req.entries {
             let id = e.id.clone().unwrap_or_default();
-            match self.prepare(&q, cfg, e, ctx) {
+            match self.prepare(&q, cfg, e, &shared) {
                 Ok(p) => ok.push((Some(id), p)),
                 Err(err) => failed.push(FailedEntry {
                     id,

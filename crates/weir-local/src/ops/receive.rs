@@ -76,14 +76,26 @@ fn parse_handle(q: &Queue, handle: Option<&str>) -> SqsResult<(u64, u64)> {
             format!("The input receipt handle \"{h}\" is not a valid receipt handle."),
         )
     };
-    if h.len() != 48 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let b = h.as_bytes();
+    if b.len() != 48 {
         return Err(invalid());
     }
-    let part = |i: usize| u64::from_str_radix(&h[i * 16..(i + 1) * 16], 16).map_err(|_| invalid());
-    if part(0)? != q.incarnation {
+    let mut parts = [0u64; 3];
+    for (i, part) in parts.iter_mut().enumerate() {
+        for &c in &b[i * 16..(i + 1) * 16] {
+            let digit = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return Err(invalid()),
+            };
+            *part = (*part << 4) | u64::from(digit);
+        }
+    }
+    if parts[0] != q.incarnation {
         return Err(invalid());
     }
-    Ok((part(1)?, part(2)?))
+    Ok((parts[1], parts[2]))
 }
 
 fn wants_attr(filter: &[String], name: &str) -> bool {
