@@ -4,6 +4,10 @@
 
 #![allow(missing_docs)]
 
+mod support {
+    pub(crate) mod canned;
+}
+
 use std::hint::black_box;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
@@ -133,6 +137,21 @@ fn roundtrip(c: &mut Criterion) {
     group.bench_function("send10_receive10_delete10", |b| {
         b.to_async(&rt)
             .iter(|| async { sdk_roundtrip(&client, &url, &entries).await });
+    });
+    group.finish();
+
+    // The same round trip against recorded responses: the SDK alone, a floor no engine
+    // can go below.
+    let canned = aws_sdk_sqs::Client::from_conf(
+        sqs.config_builder()
+            .http_client(support::canned::Canned::new(&sqs))
+            .build(),
+    );
+    let mut group = c.benchmark_group("sdk");
+    group.throughput(Throughput::Elements(10));
+    group.bench_function("canned_send10_receive10_delete10", |b| {
+        b.to_async(&rt)
+            .iter(|| async { sdk_roundtrip(&canned, &url, &entries).await });
     });
     group.finish();
 
