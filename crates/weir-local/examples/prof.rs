@@ -78,11 +78,70 @@ fn measured(
     });
 }
 
+/// The `concurrent4` bench's pattern: per iteration, four clients (own queues) each do
+/// one round trip as a spawned task on a two-worker runtime, then all are joined.
+fn concurrent(n: usize) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let sqs = weir_local::LocalSqs::new();
+    let setup: Vec<(aws_sdk_sqs::Client, String)> = (0..4)
+        .map(|i| {
+            let client = sqs.client();
+            let url = rt
+                .block_on(client.create_queue().queue_name(format!("prof-{i}")).send())
+                .expect("create")
+                .queue_url
+                .expect("url");
+            (client, url)
+        })
+        .collect();
+    let entries = entries();
+    let t = tokio::time::Instant::now();
+    rt.block_on(async {
+        for _ in 0..n {
+            let tasks: Vec<_> = setup
+                .iter()
+                .cloned()
+                .map(|(client, url)| {
+                    let entries = entries.clone();
+                    tokio::spawn(async move { roundtrip(&client, &url, &entries).await })
+                })
+                .collect();
+            for t in tasks {
+                t.await.expect("task");
+            }
+        }
+    });
+    eprintln!(
+        "{n} x 4 concurrent round trips: {:?} per iteration",
+        t.elapsed() / n as u32
+    );
+}
+
+fn entries() -> Vec<SendMessageBatchRequestEntry> {
+    (0..10)
+        .map(|i| {
+            SendMessageBatchRequestEntry::builder()
+                .id(format!("m{i}"))
+                .message_body(format!("benchmark message body number {i}"))
+                .build()
+                .expect("entry")
+        })
+        .collect()
+}
+
 fn main() {
     let n: usize = std::env::args()
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
+    if std::env::args().nth(2).as_deref() == Some("concurrent") {
+        concurrent(n);
+        return;
+    }
     let replay = std::env::args().nth(2).as_deref() == Some("canned");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -100,15 +159,7 @@ fn main() {
         .expect("create")
         .queue_url
         .expect("url");
-    let entries: Vec<_> = (0..10)
-        .map(|i| {
-            SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(format!("benchmark message body number {i}"))
-                .build()
-                .expect("entry")
-        })
-        .collect();
+    let entries = entries();
     measured(&rt, &client, &url, &entries, 20);
     let t = tokio::time::Instant::now();
     measured(&rt, &client, &url, &entries, n);

@@ -1,6 +1,7 @@
 //! MD5 digests exactly as SQS computes them, and the character rules for bodies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use sha2::Sha256;
@@ -48,9 +49,22 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Lower-case hex MD5 of a body.
-pub(crate) fn md5_hex(data: &[u8]) -> String {
-    hex(&Md5::digest(data))
+/// Lower-case hex MD5 of a body, straight into shared storage.
+pub(crate) fn md5_hex_arc(data: &[u8]) -> Arc<str> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = Md5::digest(data);
+    let mut buf = [0u8; 32];
+    for (i, b) in digest.iter().enumerate() {
+        buf[2 * i] = DIGITS[usize::from(b >> 4)];
+        buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    Arc::from(std::str::from_utf8(&buf).unwrap_or_default())
+}
+
+/// [`fast_uuid_string`] straight into shared storage.
+pub(crate) fn fast_uuid_arc() -> Arc<str> {
+    let mut buf = uuid::Uuid::encode_buffer();
+    Arc::from(&*fast_uuid().hyphenated().encode_lower(&mut buf))
 }
 
 /// Lower-case hex SHA-256 of a body (content-based deduplication).
@@ -110,7 +124,7 @@ mod tests {
 
     #[test]
     fn md5_of_body_matches_known_value() {
-        assert_eq!(md5_hex(b"hello"), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(&*md5_hex_arc(b"hello"), "5d41402abc4b2a76b9719d911017c592");
     }
 
     #[test]

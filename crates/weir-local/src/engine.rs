@@ -199,7 +199,7 @@ impl Engine {
             "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
             "SendMessage" => out_json(self.send_message(&parse(body)?, ctx)),
-            "SendMessageBatch" => out_json(self.send_message_batch(&parse(body)?, ctx)),
+            "SendMessageBatch" => out_json(self.send_message_batch(parse(body)?, ctx)),
             "ReceiveMessage" => out_json(self.receive_message(parse(body)?).await),
             "DeleteMessage" => out(self.delete_message(&parse(body)?)),
             "DeleteMessageBatch" => out_json(self.delete_message_batch(parse(body)?)),

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::checksum::{AttrValue, md5_hex, md5_of_map, sha256_hex, valid_chars};
+use crate::checksum::{AttrValue, md5_hex_arc, md5_of_map, sha256_hex, valid_chars};
 use crate::clock::secs;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ErrorKind, SqsError, SqsResult};
@@ -339,9 +339,9 @@ impl Engine {
         let md5_attrs = md5_of_map(&attrs).map(Arc::from);
         Ok(Prepared {
             msg: Msg {
-                id: Arc::from(crate::checksum::fast_uuid_string()),
+                id: crate::checksum::fast_uuid_arc(),
                 body: Arc::from(body),
-                md5_body: Arc::from(md5_hex(body.as_bytes())),
+                md5_body: md5_hex_arc(body.as_bytes()),
                 attrs: if attrs.is_empty() {
                     shared.no_attrs.clone()
                 } else {
@@ -446,7 +446,7 @@ impl Engine {
 
     pub(crate) fn send_message_batch(
         &self,
-        req: &SendBatchIn,
+        req: SendBatchIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<BatchOut<SendResultEntry>> {
         let q = self.by_url(req.queue_url.as_deref())?;
@@ -467,9 +467,9 @@ impl Engine {
         let mut ok = Vec::with_capacity(req.entries.len());
         let mut failed = Vec::new();
         let shared = PerRequest::new(ctx);
-        for e in &req.entries {
-            let id = e.id.clone().unwrap_or_default();
-            match self.prepare(&q, cfg, e, &shared) {
+        for mut e in req.entries {
+            let id = e.id.take().unwrap_or_default();
+            match self.prepare(&q, cfg, &e, &shared) {
                 Ok(p) => ok.push((Some(id), p)),
                 Err(err) => failed.push(FailedEntry {
                     id,

@@ -391,21 +391,27 @@ impl Engine {
     /// Deletes by handle. A stale handle (the message was received again since) succeeds
     /// without deleting, as the AWS DeleteMessage reference documents.
     fn delete_one(&self, q: &Queue, handle: Option<&str>) -> SqsResult<()> {
-        let (seq, token) = parse_handle(q, handle)?;
+        let handle = parse_handle(q, handle)?;
+        self.delete_parsed(q, &[handle]);
+        Ok(())
+    }
+
+    /// Deletes parsed handles under one lock; stale ones are skipped (see `delete_one`).
+    fn delete_parsed(&self, q: &Queue, handles: &[(u64, u64)]) {
         let now = self.clock.now();
-        let removed = {
+        let mut removed = false;
+        {
             let mut st = q.lock();
             st.tick(now);
-            if st.msgs.get(&seq).is_some_and(|m| m.receipt == token) {
-                st.remove(seq).is_some()
-            } else {
-                false
+            for &(seq, token) in handles {
+                if st.msgs.get(&seq).is_some_and(|m| m.receipt == token) {
+                    removed |= st.remove(seq).is_some();
+                }
             }
-        };
+        }
         if removed && q.fifo {
             q.notify.notify_waiters();
         }
-        Ok(())
     }
 
     pub(crate) fn delete_message_batch(&self, req: HandleBatchIn) -> SqsResult<BatchOut<IdEntry>> {
@@ -415,16 +421,21 @@ impl Engine {
             "DeleteMessageBatchRequestEntry",
         )?;
         let mut out = BatchOut {
-            successful: Vec::new(),
+            successful: Vec::with_capacity(req.entries.len()),
             failed: Vec::new(),
         };
+        let mut handles = Vec::with_capacity(req.entries.len());
         for e in req.entries {
             let id = e.id.unwrap_or_default();
-            match self.delete_one(&q, e.receipt_handle.as_deref()) {
-                Ok(()) => out.successful.push(IdEntry { id }),
+            match parse_handle(&q, e.receipt_handle.as_deref()) {
+                Ok(h) => {
+                    handles.push(h);
+                    out.successful.push(IdEntry { id });
+                }
                 Err(err) => out.failed.push(failed(id, err)),
             }
         }
+        self.delete_parsed(&q, &handles);
         Ok(out)
     }
 
