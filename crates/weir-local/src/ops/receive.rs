@@ -111,22 +111,23 @@ fn wants_attr(filter: &[String], name: &str) -> bool {
 
 fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageOut {
     let mut attributes = HashMap::new();
-    let mut put = |i: usize, v: Option<String>| {
+    // Values are only rendered for the attributes asked for (usually none).
+    let mut put = |i: usize, v: &dyn Fn() -> Option<String>| {
         if sys.has(i)
-            && let Some(v) = v
+            && let Some(v) = v()
         {
             attributes.insert(SYS_NAMES[i], v);
         }
     };
-    put(0, Some(m.sender_id.to_string()));
-    put(1, Some(m.sent_ms.to_string()));
-    put(2, Some(m.receive_count.to_string()));
-    put(3, m.first_receive_ms.map(|t| t.to_string()));
-    put(4, m.seq_number.as_deref().map(str::to_owned));
-    put(5, m.dedup_id.as_deref().map(str::to_owned));
-    put(6, m.group_id.as_deref().map(str::to_owned));
-    put(7, m.trace_header.as_deref().map(str::to_owned));
-    put(8, m.dlq_source_arn.as_deref().map(str::to_owned));
+    put(0, &|| Some(m.sender_id.to_string()));
+    put(1, &|| Some(m.sent_ms.to_string()));
+    put(2, &|| Some(m.receive_count.to_string()));
+    put(3, &|| m.first_receive_ms.map(|t| t.to_string()));
+    put(4, &|| m.seq_number.as_deref().map(str::to_owned));
+    put(5, &|| m.dedup_id.as_deref().map(str::to_owned));
+    put(6, &|| m.group_id.as_deref().map(str::to_owned));
+    put(7, &|| m.trace_header.as_deref().map(str::to_owned));
+    put(8, &|| m.dlq_source_arn.as_deref().map(str::to_owned));
     let (md5, message_attributes) = if filter.is_empty() || m.attrs.is_empty() {
         (None, HashMap::new())
     } else {
