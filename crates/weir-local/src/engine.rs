@@ -199,12 +199,24 @@ impl Engine {
             "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
             "SendMessage" => out_json(self.send_message(&parse(body)?, ctx)),
-            "SendMessageBatch" => out_json(self.send_message_batch(parse(body)?, ctx)),
-            "ReceiveMessage" => out_json(self.receive_message(parse(body)?).await),
+            "SendMessageBatch" => {
+                let req = crate::fastparse::send_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.send_message_batch(req, ctx))
+            }
+            "ReceiveMessage" => {
+                let req = crate::fastparse::receive(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.receive_message(req).await)
+            }
             "DeleteMessage" => out(self.delete_message(&parse(body)?)),
-            "DeleteMessageBatch" => out_json(self.delete_message_batch(parse(body)?)),
+            "DeleteMessageBatch" => {
+                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.delete_message_batch(req))
+            }
             "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
-            "ChangeMessageVisibilityBatch" => out_json(self.change_visibility_batch(parse(body)?)),
+            "ChangeMessageVisibilityBatch" => {
+                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.change_visibility_batch(req))
+            }
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
             "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
             "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),

@@ -83,6 +83,7 @@ mod config;
 mod connector;
 mod engine;
 mod error;
+mod fastparse;
 mod fault;
 mod json;
 mod ops;
