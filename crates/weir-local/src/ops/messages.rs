@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use crate::checksum::{AttrValue, md5_hex_arc, md5_of_map, sha256_hex, valid_chars};
 use crate::clock::secs;
 use crate::engine::{Ctx, Engine};
@@ -31,13 +33,19 @@ struct SendCfg {
 struct PerRequest {
     sender: Arc<str>,
     no_attrs: Arc<BTreeMap<String, AttrValue>>,
+    /// When the request arrived: every message of a batch is sent at the same instant.
+    now: Instant,
+    now_ms: u64,
 }
 
 impl PerRequest {
-    fn new(ctx: &Ctx<'_>) -> Self {
+    fn new(engine: &Engine, ctx: &Ctx<'_>) -> Self {
+        let now = engine.clock.now();
         Self {
             sender: Arc::from(ctx.sender_id),
             no_attrs: Arc::new(BTreeMap::new()),
+            now,
+            now_ms: engine.clock.epoch_ms(now),
         }
     }
 }
@@ -335,7 +343,7 @@ impl Engine {
                 "The request include parameter that is not valid for this queue type",
             ));
         }
-        let now = self.clock.now();
+        let now = shared.now;
         let md5_attrs = md5_of_map(&attrs).map(Arc::from);
         Ok(Prepared {
             msg: Msg {
@@ -349,7 +357,7 @@ impl Engine {
                 },
                 md5_attrs,
                 trace_header,
-                sent_ms: self.clock.epoch_ms(now),
+                sent_ms: shared.now_ms,
                 sent_at: now,
                 sender_id: shared.sender.clone(),
                 group_id: group_id.map(Arc::from),
@@ -438,7 +446,7 @@ impl Engine {
     ) -> SqsResult<SendResultEntry> {
         let q = self.by_url(req.queue_url.as_deref())?;
         let cfg = Self::send_cfg(&q);
-        let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(ctx))?;
+        let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(self, ctx))?;
         self.commit(&q, vec![(None, p)])
             .pop()
             .ok_or_else(|| SqsError::new(ErrorKind::Internal, "send produced no result"))
@@ -466,7 +474,7 @@ impl Engine {
         let cfg = Self::send_cfg(&q);
         let mut ok = Vec::with_capacity(req.entries.len());
         let mut failed = Vec::new();
-        let shared = PerRequest::new(ctx);
+        let shared = PerRequest::new(self, ctx);
         for mut e in req.entries {
             let id = e.id.take().unwrap_or_default();
             match self.prepare(&q, cfg, &e, &shared) {

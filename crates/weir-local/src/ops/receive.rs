@@ -167,7 +167,7 @@ fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageO
 
 /// What one pass over the queue produced.
 struct Taken {
-    msgs: Vec<(Msg, String)>,
+    msgs: Vec<MessageOut>,
     to_dlq: Vec<Msg>,
     next_due: Option<Instant>,
     deleted: bool,
@@ -181,6 +181,7 @@ impl Engine {
         vt: Duration,
         redrive: Option<u32>,
         attempt: Option<&str>,
+        render: impl Fn(&Msg, String) -> MessageOut,
     ) -> Taken {
         let now = self.clock.now();
         let now_ms = self.clock.epoch_ms(now);
@@ -207,7 +208,7 @@ impl Engine {
                     st.set_visible_at(*seq, now + vt, now);
                     if let Some(m) = st.msgs.get(seq) {
                         out.msgs
-                            .push((m.clone(), encode_handle(q.incarnation, *seq, *token)));
+                            .push(render(m, encode_handle(q.incarnation, *seq, *token)));
                     }
                 }
                 return out;
@@ -253,27 +254,26 @@ impl Engine {
                 out.to_dlq.push(m);
             }
         }
+        // Messages are rendered here, under the lock, rather than cloned out of it.
+        let mut receipts = Vec::new();
         for &seq in &chosen {
             st.take_inflight(seq, now, now_ms, now + vt);
             if let Some(m) = st.msgs.get(&seq) {
+                if attempt.is_some() {
+                    receipts.push((seq, m.receipt));
+                }
                 out.msgs
-                    .push((m.clone(), encode_handle(q.incarnation, seq, m.receipt)));
+                    .push(render(m, encode_handle(q.incarnation, seq, m.receipt)));
             }
         }
         if let Some(aid) = attempt
             && !chosen.is_empty()
         {
-            let taken = out
-                .msgs
-                .iter()
-                .zip(&chosen)
-                .map(|((m, _), seq)| (*seq, m.receipt))
-                .collect();
             st.attempts.insert(
                 aid.to_owned(),
                 Attempt {
                     expires: now + ATTEMPT_WINDOW,
-                    taken,
+                    taken: receipts,
                 },
             );
         }
@@ -362,18 +362,22 @@ impl Engine {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let taken = self.take(&q, max, secs(vt), dlq.as_ref().map(|(_, n)| *n), attempt);
+            let taken = self.take(
+                &q,
+                max,
+                secs(vt),
+                dlq.as_ref().map(|(_, n)| *n),
+                attempt,
+                |m, h| render(m, h, sys, &req.message_attribute_names),
+            );
             if let Some((d, _)) = &dlq {
                 self.deliver_to(d, Some(&q.arn), taken.to_dlq);
             }
             let now = self.clock.now();
             if !taken.msgs.is_empty() || taken.deleted || now >= deadline {
-                let messages = taken
-                    .msgs
-                    .into_iter()
-                    .map(|(m, h)| render(&m, h, sys, &req.message_attribute_names))
-                    .collect();
-                return Ok(ReceiveOut { messages });
+                return Ok(ReceiveOut {
+                    messages: taken.msgs,
+                });
             }
             let wake = taken.next_due.map_or(deadline, |d| d.min(deadline));
             tokio::select! {
