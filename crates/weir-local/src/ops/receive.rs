@@ -525,3 +525,19 @@ fn failed(id: String, err: SqsError) -> FailedEntry {
         message: err.message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::encode_handle;
+
+    #[test]
+    fn receipt_handles_are_three_fixed_width_hex_numbers() {
+        for (a, b, c) in [
+            (0, 0, 0),
+            (1, u64::MAX, 0x0123_4567_89ab_cdef),
+            (u64::MAX / 3, 42, 7),
+        ] {
+            assert_eq!(encode_handle(a, b, c), format!("{a:016x}{b:016x}{c:016x}"));
+        }
+    }
+}
