@@ -141,8 +141,9 @@ fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
 
 /// [`out`] for the hot responses, with the hand-written writer of [`crate::json`].
 fn out_json<T: JsonOut>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    let mut buf = Vec::with_capacity(2048);
-    r?.write_json(&mut buf);
+    let r = r?;
+    let mut buf = Vec::with_capacity(r.size_hint());
+    r.write_json(&mut buf);
     Ok(buf)
 }
 

@@ -35,8 +35,8 @@ impl<'a> Scan<'a> {
         (self.peek()? == c).then(|| self.i += 1)
     }
 
-    /// A string without escapes or control characters.
-    fn str(&mut self) -> Option<&'a str> {
+    /// The raw bytes of a string without escapes or control characters.
+    fn raw_str(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let rest = &self.b[self.i..];
         let len = special(rest)?;
@@ -44,7 +44,12 @@ impl<'a> Scan<'a> {
             return None;
         }
         self.i += len + 1;
-        std::str::from_utf8(&rest[..len]).ok()
+        Some(&rest[..len])
+    }
+
+    /// A string without escapes or control characters.
+    fn str(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.raw_str()?).ok()
     }
 
     fn string(&mut self) -> Option<String> {
@@ -76,15 +81,16 @@ impl<'a> Scan<'a> {
             .ok()
     }
 
-    /// `{ "key": value, ... }`, calling `field` for each key to consume its value.
-    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a str) -> Option<()>) -> Option<()> {
+    /// `{ "key": value, ... }`, calling `field` for each key to consume its value. Keys
+    /// are matched as bytes against ASCII names, so they need no UTF-8 check.
+    fn object(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
         self.eat(b'{')?;
         if self.peek()? == b'}' {
             self.i += 1;
             return Some(());
         }
         loop {
-            let key = self.str()?;
+            let key = self.raw_str()?;
             self.eat(b':')?;
             field(self, key)?;
             match self.peek()? {
@@ -176,8 +182,8 @@ pub(crate) fn send_batch(body: &[u8]) -> Option<SendBatchIn> {
     let mut queue_url = None;
     let mut entries: Option<Vec<SendEntry>> = None;
     s.object(|s, key| match key {
-        "QueueUrl" => once(&mut queue_url, s.string()),
-        "Entries" => {
+        b"QueueUrl" => once(&mut queue_url, s.string()),
+        b"Entries" => {
             let mut list = Vec::with_capacity(10);
             s.array(|s| {
                 list.push(send_entry(s)?);
@@ -196,11 +202,11 @@ pub(crate) fn send_batch(body: &[u8]) -> Option<SendBatchIn> {
 fn send_entry(s: &mut Scan<'_>) -> Option<SendEntry> {
     let mut e = SendEntry::default();
     s.object(|s, key| match key {
-        "Id" => once(&mut e.id, s.string()),
-        "MessageBody" => once(&mut e.message_body, s.string()),
-        "DelaySeconds" => once(&mut e.delay_seconds, s.int()),
-        "MessageDeduplicationId" => once(&mut e.message_deduplication_id, s.string()),
-        "MessageGroupId" => once(&mut e.message_group_id, s.string()),
+        b"Id" => once(&mut e.id, s.string()),
+        b"MessageBody" => once(&mut e.message_body, s.string()),
+        b"DelaySeconds" => once(&mut e.delay_seconds, s.int()),
+        b"MessageDeduplicationId" => once(&mut e.message_deduplication_id, s.string()),
+        b"MessageGroupId" => once(&mut e.message_group_id, s.string()),
         _ => None,
     })?;
     Some(e)
@@ -211,15 +217,15 @@ pub(crate) fn handle_batch(body: &[u8]) -> Option<HandleBatchIn> {
     let mut queue_url = None;
     let mut entries: Option<Vec<HandleEntry>> = None;
     s.object(|s, key| match key {
-        "QueueUrl" => once(&mut queue_url, s.string()),
-        "Entries" => {
+        b"QueueUrl" => once(&mut queue_url, s.string()),
+        b"Entries" => {
             let mut list = Vec::with_capacity(10);
             s.array(|s| {
                 let mut e = HandleEntry::default();
                 s.object(|s, key| match key {
-                    "Id" => once(&mut e.id, s.string()),
-                    "ReceiptHandle" => once(&mut e.receipt_handle, s.string()),
-                    "VisibilityTimeout" => once(&mut e.visibility_timeout, s.int()),
+                    b"Id" => once(&mut e.id, s.string()),
+                    b"ReceiptHandle" => once(&mut e.receipt_handle, s.string()),
+                    b"VisibilityTimeout" => once(&mut e.visibility_timeout, s.int()),
                     _ => None,
                 })?;
                 list.push(e);
@@ -240,14 +246,14 @@ pub(crate) fn receive(body: &[u8]) -> Option<ReceiveIn> {
     let mut r = ReceiveIn::default();
     let (mut attrs, mut sys, mut msg_attrs) = (None, None, None);
     s.object(|s, key| match key {
-        "QueueUrl" => once(&mut r.queue_url, s.string()),
-        "AttributeNames" => once_vec(&mut attrs, s.strings()),
-        "MessageSystemAttributeNames" => once_vec(&mut sys, s.strings()),
-        "MessageAttributeNames" => once_vec(&mut msg_attrs, s.strings()),
-        "MaxNumberOfMessages" => once(&mut r.max_number_of_messages, s.int()),
-        "VisibilityTimeout" => once(&mut r.visibility_timeout, s.int()),
-        "WaitTimeSeconds" => once(&mut r.wait_time_seconds, s.int()),
-        "ReceiveRequestAttemptId" => once(&mut r.receive_request_attempt_id, s.string()),
+        b"QueueUrl" => once(&mut r.queue_url, s.string()),
+        b"AttributeNames" => once_vec(&mut attrs, s.strings()),
+        b"MessageSystemAttributeNames" => once_vec(&mut sys, s.strings()),
+        b"MessageAttributeNames" => once_vec(&mut msg_attrs, s.strings()),
+        b"MaxNumberOfMessages" => once(&mut r.max_number_of_messages, s.int()),
+        b"VisibilityTimeout" => once(&mut r.visibility_timeout, s.int()),
+        b"WaitTimeSeconds" => once(&mut r.wait_time_seconds, s.int()),
+        b"ReceiveRequestAttemptId" => once(&mut r.receive_request_attempt_id, s.string()),
         _ => None,
     })?;
     r.attribute_names = attrs.unwrap_or_default();

@@ -12,6 +12,12 @@ use crate::wire::{BatchOut, FailedEntry, IdEntry, MessageOut, ReceiveOut, SendRe
 pub(crate) trait JsonOut {
     /// Appends this value's JSON to `out`.
     fn write_json(&self, out: &mut Vec<u8>);
+
+    /// About how many bytes `write_json` appends, to size the buffer once (small
+    /// buffers also stay in the allocator's per-thread cache).
+    fn size_hint(&self) -> usize {
+        128
+    }
 }
 
 /// Whether a byte must be escaped inside a JSON string (as serde_json escapes).
@@ -64,6 +70,10 @@ fn write_list<T: JsonOut>(out: &mut Vec<u8>, items: &[T]) {
 }
 
 impl JsonOut for SendResultEntry {
+    fn size_hint(&self) -> usize {
+        160
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         let first = &mut true;
         out.push(b'{');
@@ -86,6 +96,10 @@ impl JsonOut for SendResultEntry {
 }
 
 impl JsonOut for FailedEntry {
+    fn size_hint(&self) -> usize {
+        64 + self.id.len() + self.code.len() + self.message.len()
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         let first = &mut true;
         out.push(b'{');
@@ -99,6 +113,10 @@ impl JsonOut for FailedEntry {
 }
 
 impl JsonOut for IdEntry {
+    fn size_hint(&self) -> usize {
+        16 + self.id.len()
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"Id\":");
         write_str(out, &self.id);
@@ -107,6 +125,15 @@ impl JsonOut for IdEntry {
 }
 
 impl<T: JsonOut> JsonOut for BatchOut<T> {
+    fn size_hint(&self) -> usize {
+        32 + self.successful.iter().map(T::size_hint).sum::<usize>()
+            + self
+                .failed
+                .iter()
+                .map(FailedEntry::size_hint)
+                .sum::<usize>()
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"Successful\":");
         write_list(out, &self.successful);
@@ -117,6 +144,15 @@ impl<T: JsonOut> JsonOut for BatchOut<T> {
 }
 
 impl JsonOut for MessageOut {
+    fn size_hint(&self) -> usize {
+        let maps = if self.attributes.is_empty() && self.message_attributes.is_empty() {
+            0
+        } else {
+            512
+        };
+        160 + self.body.len() + self.receipt_handle.len() + maps
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         let first = &mut true;
         out.push(b'{');
@@ -141,6 +177,14 @@ impl JsonOut for MessageOut {
 }
 
 impl JsonOut for ReceiveOut {
+    fn size_hint(&self) -> usize {
+        16 + self
+            .messages
+            .iter()
+            .map(MessageOut::size_hint)
+            .sum::<usize>()
+    }
+
     fn write_json(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"Messages\":");
         write_list(out, &self.messages);
