@@ -8,6 +8,8 @@
 //! gives the answer (or the error message) it always gave. So this parser only has to
 //! be right about what it accepts; a proptest checks it agrees with serde there.
 
+use std::sync::Arc;
+
 use crate::wire::{HandleBatchIn, HandleEntry, ReceiveIn, SendBatchIn, SendEntry};
 
 struct Scan<'a> {
@@ -203,7 +205,7 @@ fn send_entry(s: &mut Scan<'_>) -> Option<SendEntry> {
     let mut e = SendEntry::default();
     s.object(|s, key| match key {
         b"Id" => once(&mut e.id, s.string()),
-        b"MessageBody" => once(&mut e.message_body, s.string()),
+        b"MessageBody" => once(&mut e.message_body, s.str().map(Arc::from)),
         b"DelaySeconds" => once(&mut e.delay_seconds, s.int()),
         b"MessageDeduplicationId" => once(&mut e.message_deduplication_id, s.string()),
         b"MessageGroupId" => once(&mut e.message_group_id, s.string()),

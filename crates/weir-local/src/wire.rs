@@ -11,6 +11,11 @@ fn arc_str<S: Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
     ser.serialize_str(s)
 }
 
+/// Deserializes an optional string straight into an `Arc<str>`.
+fn opt_arc_str_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Arc::from))
+}
+
 #[allow(clippy::ref_option)] // the signature serde's `serialize_with` calls
 fn opt_arc_str<S: Serializer>(s: &Option<Arc<str>>, ser: S) -> Result<S::Ok, S::Error> {
     match s {
@@ -119,7 +124,9 @@ pub(crate) struct SendMessageIn {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SendEntry {
     pub(crate) id: Option<String>,
-    pub(crate) message_body: Option<String>,
+    /// Shared from the start: the stored message keeps this allocation.
+    #[serde(default, deserialize_with = "opt_arc_str_de")]
+    pub(crate) message_body: Option<Arc<str>>,
     pub(crate) delay_seconds: Option<i64>,
     #[serde(default)]
     pub(crate) message_attributes: HashMap<String, AttrIn>,

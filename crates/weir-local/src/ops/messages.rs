@@ -216,7 +216,7 @@ fn valid_fifo_id(id: &str) -> bool {
 
 /// Encoded size of an entry as SQS counts it (body plus attributes).
 pub(crate) fn entry_size(e: &SendEntry) -> usize {
-    let body = e.message_body.as_ref().map_or(0, String::len);
+    let body = e.message_body.as_ref().map_or(0, |b| b.len());
     let attrs: usize = e
         .message_attributes
         .iter()
@@ -248,11 +248,12 @@ impl Engine {
         e: &SendEntry,
         shared: &PerRequest,
     ) -> SqsResult<Prepared> {
-        let body = e
+        let shared_body = e
             .message_body
-            .as_deref()
+            .as_ref()
             .filter(|b| !b.is_empty())
             .ok_or_else(|| SqsError::missing("MessageBody"))?;
+        let body: &str = shared_body;
         if !valid_chars(body) {
             return Err(SqsError::new(
                 ErrorKind::InvalidMessageContents,
@@ -348,7 +349,7 @@ impl Engine {
         Ok(Prepared {
             msg: Msg {
                 id: crate::checksum::fast_uuid_arc(),
-                body: Arc::from(body),
+                body: shared_body.clone(),
                 md5_body: md5_hex_arc(body.as_bytes()),
                 attrs: if attrs.is_empty() {
                     shared.no_attrs.clone()
