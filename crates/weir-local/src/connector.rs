@@ -28,7 +28,12 @@ pub struct LocalConnector {
 
 /// The access key id in a SigV4 `Authorization` header, used as the SenderId.
 fn access_key(auth: Option<&str>) -> Option<&str> {
-    let cred = auth?.split("Credential=").nth(1)?;
+    let auth = auth?;
+    // The SDKs put Credential first; skip the substring search then.
+    let cred = match auth.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
+        Some(cred) => cred,
+        None => auth.split("Credential=").nth(1)?,
+    };
     cred.split('/').next().filter(|s| !s.is_empty())
 }
 
@@ -115,6 +120,8 @@ mod tests {
     fn access_key_is_read_from_sigv4_header() {
         let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=abc";
         assert_eq!(access_key(Some(h)), Some("AKIDEXAMPLE"));
+        let reordered = "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=AKID2/20260101/us-east-1/sqs/aws4_request, Signature=abc";
+        assert_eq!(access_key(Some(reordered)), Some("AKID2"));
         assert_eq!(access_key(Some("garbage")), None);
         assert_eq!(access_key(None), None);
     }
