@@ -263,7 +263,7 @@ fn measured(
 
 /// The `concurrent4` bench's pattern: per iteration, four clients (own queues) each do
 /// one round trip as a spawned task on a two-worker runtime, then all are joined.
-fn concurrent(n: usize) {
+fn concurrent(n: usize, replay: bool) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -272,7 +272,11 @@ fn concurrent(n: usize) {
     let sqs = weir_local::LocalSqs::new();
     let setup: Vec<(aws_sdk_sqs::Client, String)> = (0..4)
         .map(|i| {
-            let client = sqs.client();
+            let mut conf = sqs.config_builder();
+            if replay {
+                conf = conf.http_client(canned::Canned::new(&sqs));
+            }
+            let client = aws_sdk_sqs::Client::from_conf(conf.build());
             let url = rt
                 .block_on(client.create_queue().queue_name(format!("prof-{i}")).send())
                 .expect("create")
@@ -349,7 +353,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
     if std::env::args().nth(2).as_deref() == Some("concurrent") {
-        concurrent(n);
+        concurrent(n, std::env::args().any(|a| a == "canned"));
         return;
     }
     let replay = std::env::args().nth(2).as_deref() == Some("canned");
