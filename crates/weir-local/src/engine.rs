@@ -132,8 +132,9 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
 }
 
 fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    // Room for a full batch result or a few received messages without regrowing.
-    let mut buf = Vec::with_capacity(2048);
+    // The hot responses go through `out_json`; these are mostly small, and a small
+    // buffer stays in the allocator's per-thread cache.
+    let mut buf = Vec::with_capacity(256);
     serde_json::to_writer(&mut buf, &r?)
         .map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))?;
     Ok(buf)
