@@ -37,7 +37,7 @@
 //! a round trip and LocalSqs ~11 µs more than replaying bytes: single-task throughput
 //! can't pass ~115 k msg/s whatever the engine does. Callgrind (instructions per round
 //! trip; valgrind hides SHA-NI, so SHA-256 runs its portable code and signing counts
-//! high): 1.632 M before, 1.474 M after, 1.309 M with canned responses; per call,
+//! high): 1.632 M before, 1.472 M after, 1.309 M with canned responses; per call,
 //! SigV4 signing 208 k (131 k of it SHA-256 compression), serialization 21 k,
 //! deserialization 50 k, weir-local's connector and engine 104 k before, 54 k after.
 
