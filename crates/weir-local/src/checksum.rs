@@ -1,6 +1,7 @@
 //! MD5 digests exactly as SQS computes them, and the character rules for bodies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use md5::{Digest, Md5};
 use sha2::Sha256;
@@ -32,6 +33,12 @@ pub(crate) fn fast_uuid() -> uuid::Uuid {
     uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid()
 }
 
+/// [`fast_uuid`] in its hyphenated lower-case form, without the formatting machinery.
+pub(crate) fn fast_uuid_string() -> String {
+    let mut buf = uuid::Uuid::encode_buffer();
+    fast_uuid().hyphenated().encode_lower(&mut buf).to_owned()
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
@@ -42,9 +49,22 @@ fn hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Lower-case hex MD5 of a body.
-pub(crate) fn md5_hex(data: &[u8]) -> String {
-    hex(&Md5::digest(data))
+/// Lower-case hex MD5 of a body, straight into shared storage.
+pub(crate) fn md5_hex_arc(data: &[u8]) -> Arc<str> {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let digest = Md5::digest(data);
+    let mut buf = [0u8; 32];
+    for (i, b) in digest.iter().enumerate() {
+        buf[2 * i] = DIGITS[usize::from(b >> 4)];
+        buf[2 * i + 1] = DIGITS[usize::from(b & 0xf)];
+    }
+    Arc::from(std::str::from_utf8(&buf).unwrap_or_default())
+}
+
+/// [`fast_uuid_string`] straight into shared storage.
+pub(crate) fn fast_uuid_arc() -> Arc<str> {
+    let mut buf = uuid::Uuid::encode_buffer();
+    Arc::from(&*fast_uuid().hyphenated().encode_lower(&mut buf))
 }
 
 /// Lower-case hex SHA-256 of a body (content-based deduplication).
@@ -88,9 +108,14 @@ pub(crate) fn md5_of_map(attrs: &BTreeMap<String, AttrValue>) -> Option<String> 
 /// True when every character is one SQS accepts:
 /// #x9 #xA #xD #x20–#xD7FF #xE000–#xFFFD #x10000–#x10FFFF.
 pub(crate) fn valid_chars(s: &str) -> bool {
-    s.chars().all(|c| {
-        matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
-    })
+    // Fast path, branch-free so it vectorizes: printable ASCII, tab, LF and CR.
+    let ascii_ok = s.bytes().fold(true, |ok, b| {
+        ok & ((0x20..0x7f).contains(&b) | (b == b'\t') | (b == b'\n') | (b == b'\r'))
+    });
+    ascii_ok
+        || s.chars().all(|c| {
+            matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+        })
 }
 
 #[cfg(test)]
@@ -99,7 +124,7 @@ mod tests {
 
     #[test]
     fn md5_of_body_matches_known_value() {
-        assert_eq!(md5_hex(b"hello"), "5d41402abc4b2a76b9719d911017c592");
+        assert_eq!(&*md5_hex_arc(b"hello"), "5d41402abc4b2a76b9719d911017c592");
     }
 
     #[test]

@@ -28,7 +28,12 @@ pub struct LocalConnector {
 
 /// The access key id in a SigV4 `Authorization` header, used as the SenderId.
 fn access_key(auth: Option<&str>) -> Option<&str> {
-    let cred = auth?.split("Credential=").nth(1)?;
+    let auth = auth?;
+    // The SDKs put Credential first; skip the substring search then.
+    let cred = match auth.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
+        Some(cred) => cred,
+        None => auth.split("Credential=").nth(1)?,
+    };
     cred.split('/').next().filter(|s| !s.is_empty())
 }
 
@@ -46,25 +51,23 @@ impl HttpConnector for LocalConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let engine = self.engine.clone();
         HttpConnectorFuture::new(async move {
-            let target = request
-                .headers()
-                .get("x-amz-target")
-                .unwrap_or_default()
-                .to_owned();
-            let sender = access_key(request.headers().get("authorization"))
-                .unwrap_or(&engine.account)
-                .to_owned();
-            let body = match request.body().bytes() {
-                Some(b) => b.to_vec(),
-                None => request
-                    .into_body()
+            // The request lives in this future: target, sender and body are borrowed
+            // from it rather than copied.
+            let mut request = request;
+            let mut body = request.take_body();
+            if body.bytes().is_none() {
+                let streamed = std::mem::replace(&mut body, SdkBody::empty())
                     .collect()
                     .await
                     .map_err(ConnectorError::io)?
-                    .to_bytes()
-                    .to_vec(),
-            };
-            let op = target.strip_prefix("AmazonSQS.").unwrap_or(&target);
+                    .to_bytes();
+                body = SdkBody::from(streamed);
+            }
+            let body = body.bytes().unwrap_or_default();
+            let target = request.headers().get("x-amz-target").unwrap_or_default();
+            let sender =
+                access_key(request.headers().get("authorization")).unwrap_or(&engine.account);
+            let op = target.strip_prefix("AmazonSQS.").unwrap_or(target);
             let fault = engine.faults.pick(op);
             match &fault {
                 Some(FaultAction::Error {
@@ -82,9 +85,9 @@ impl HttpConnector for LocalConnector {
             }
             let ctx = Ctx {
                 base_url: &engine.base_url,
-                sender_id: &sender,
+                sender_id: sender,
             };
-            let resp = engine.handle(&target, &body, &ctx).await;
+            let resp = engine.handle(target, body, &ctx).await;
             if fault == Some(FaultAction::LoseResponse) {
                 return Err(ConnectorError::timeout(
                     "weir-local: injected lost response".into(),
@@ -117,6 +120,8 @@ mod tests {
     fn access_key_is_read_from_sigv4_header() {
         let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=abc";
         assert_eq!(access_key(Some(h)), Some("AKIDEXAMPLE"));
+        let reordered = "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=AKID2/20260101/us-east-1/sqs/aws4_request, Signature=abc";
+        assert_eq!(access_key(Some(reordered)), Some("AKID2"));
         assert_eq!(access_key(Some("garbage")), None);
         assert_eq!(access_key(None), None);
     }

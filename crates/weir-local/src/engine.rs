@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::error::{ErrorKind, SqsError, SqsResult};
 use crate::fault::Faults;
+use crate::json::JsonOut;
 use crate::ops::moves::MoveTask;
 use crate::queue::Queue;
 
@@ -61,7 +62,7 @@ impl EngineResponse {
             status: 200,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
             ],
             body,
         }
@@ -75,7 +76,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),
@@ -89,7 +90,7 @@ impl EngineResponse {
             status,
             headers: vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
-                ("x-amzn-requestid", crate::checksum::fast_uuid().to_string()),
+                ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
             body: body.to_string().into_bytes(),
@@ -131,7 +132,20 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
 }
 
 fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    serde_json::to_vec(&r?).map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))
+    // The hot responses go through `out_json`; these are mostly small, and a small
+    // buffer stays in the allocator's per-thread cache.
+    let mut buf = Vec::with_capacity(256);
+    serde_json::to_writer(&mut buf, &r?)
+        .map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))?;
+    Ok(buf)
+}
+
+/// [`out`] for the hot responses, with the hand-written writer of [`crate::json`].
+fn out_json<T: JsonOut>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
+    let r = r?;
+    let mut buf = Vec::with_capacity(r.size_hint());
+    r.write_json(&mut buf);
+    Ok(buf)
 }
 
 impl Engine {
@@ -186,13 +200,25 @@ impl Engine {
             "UntagQueue" => out(self.untag_queue(&parse(body)?)),
             "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
-            "SendMessage" => out(self.send_message(&parse(body)?, ctx)),
-            "SendMessageBatch" => out(self.send_message_batch(&parse(body)?, ctx)),
-            "ReceiveMessage" => out(self.receive_message(parse(body)?).await),
+            "SendMessage" => out_json(self.send_message(&parse(body)?, ctx)),
+            "SendMessageBatch" => {
+                let req = crate::fastparse::send_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.send_message_batch(req, ctx))
+            }
+            "ReceiveMessage" => {
+                let req = crate::fastparse::receive(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.receive_message(req).await)
+            }
             "DeleteMessage" => out(self.delete_message(&parse(body)?)),
-            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?)),
+            "DeleteMessageBatch" => {
+                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.delete_message_batch(req))
+            }
             "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
-            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?)),
+            "ChangeMessageVisibilityBatch" => {
+                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
+                out_json(self.change_visibility_batch(req))
+            }
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
             "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
             "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),

@@ -1,8 +1,28 @@
 //! JSON request and response shapes of the SQS awsJson1_0 protocol.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// Serializes a shared string without cloning it into a `String` first (serde's `rc`
+/// feature would do the same, for every crate in the build).
+fn arc_str<S: Serializer>(s: &Arc<str>, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
+}
+
+/// Deserializes an optional string straight into an `Arc<str>`.
+fn opt_arc_str_de<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Arc<str>>, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.map(Arc::from))
+}
+
+#[allow(clippy::ref_option)] // the signature serde's `serialize_with` calls
+fn opt_arc_str<S: Serializer>(s: &Option<Arc<str>>, ser: S) -> Result<S::Ok, S::Error> {
+    match s {
+        Some(s) => ser.serialize_some(&**s),
+        None => ser.serialize_none(),
+    }
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -104,7 +124,9 @@ pub(crate) struct SendMessageIn {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct SendEntry {
     pub(crate) id: Option<String>,
-    pub(crate) message_body: Option<String>,
+    /// Shared from the start: the stored message keeps this allocation.
+    #[serde(default, deserialize_with = "opt_arc_str_de")]
+    pub(crate) message_body: Option<Arc<str>>,
     pub(crate) delay_seconds: Option<i64>,
     #[serde(default)]
     pub(crate) message_attributes: HashMap<String, AttrIn>,
@@ -197,21 +219,26 @@ pub(crate) struct CancelMoveIn {
 pub(crate) struct SendResultEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) id: Option<String>,
-    pub(crate) message_id: String,
-    #[serde(rename = "MD5OfMessageBody")]
-    pub(crate) md5_of_message_body: String,
+    #[serde(serialize_with = "arc_str")]
+    pub(crate) message_id: Arc<str>,
+    #[serde(rename = "MD5OfMessageBody", serialize_with = "arc_str")]
+    pub(crate) md5_of_message_body: Arc<str>,
     #[serde(
         rename = "MD5OfMessageAttributes",
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_arc_str"
     )]
-    pub(crate) md5_of_message_attributes: Option<String>,
+    pub(crate) md5_of_message_attributes: Option<Arc<str>>,
     #[serde(
         rename = "MD5OfMessageSystemAttributes",
         skip_serializing_if = "Option::is_none"
     )]
     pub(crate) md5_of_message_system_attributes: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) sequence_number: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "opt_arc_str"
+    )]
+    pub(crate) sequence_number: Option<Arc<str>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -239,11 +266,13 @@ pub(crate) struct BatchOut<T> {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct MessageOut {
-    pub(crate) message_id: String,
+    #[serde(serialize_with = "arc_str")]
+    pub(crate) message_id: Arc<str>,
     pub(crate) receipt_handle: String,
-    #[serde(rename = "MD5OfBody")]
-    pub(crate) md5_of_body: String,
-    pub(crate) body: String,
+    #[serde(rename = "MD5OfBody", serialize_with = "arc_str")]
+    pub(crate) md5_of_body: Arc<str>,
+    #[serde(serialize_with = "arc_str")]
+    pub(crate) body: Arc<str>,
     #[serde(skip_serializing_if = "HashMap::is_empty")]
     pub(crate) attributes: HashMap<&'static str, String>,
     #[serde(

@@ -1,10 +1,12 @@
 //! SendMessage and SendMessageBatch, with every check SQS makes on a message.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::checksum::{AttrValue, md5_hex, md5_of_map, sha256_hex, valid_chars};
+use tokio::time::Instant;
+
+use crate::checksum::{AttrValue, md5_hex_arc, md5_of_map, sha256_hex, valid_chars};
 use crate::clock::secs;
 use crate::engine::{Ctx, Engine};
 use crate::error::{ErrorKind, SqsError, SqsResult};
@@ -25,6 +27,27 @@ struct SendCfg {
     delay: u32,
     content_dedup: bool,
     scope_group: bool,
+}
+
+/// Values every message of one request shares, allocated once per request.
+struct PerRequest {
+    sender: Arc<str>,
+    no_attrs: Arc<BTreeMap<String, AttrValue>>,
+    /// When the request arrived: every message of a batch is sent at the same instant.
+    now: Instant,
+    now_ms: u64,
+}
+
+impl PerRequest {
+    fn new(engine: &Engine, ctx: &Ctx<'_>) -> Self {
+        let now = engine.clock.now();
+        Self {
+            sender: Arc::from(ctx.sender_id),
+            no_attrs: Arc::new(BTreeMap::new()),
+            now,
+            now_ms: engine.clock.epoch_ms(now),
+        }
+    }
 }
 
 /// A message ready to insert.
@@ -53,7 +76,8 @@ pub(crate) fn check_batch_ids<'a>(
             format!("Maximum number of entries per request are 10. You have sent {n}."),
         ));
     }
-    let mut seen = HashSet::new();
+    // At most ten ids: a linear scan beats hashing them.
+    let mut seen: Vec<&str> = Vec::with_capacity(n);
     for id in ids {
         let id = id.ok_or_else(|| SqsError::missing(&format!("{what}.Id")))?;
         if id.is_empty()
@@ -67,12 +91,13 @@ pub(crate) fn check_batch_ids<'a>(
                 "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long.",
             ));
         }
-        if !seen.insert(id) {
+        if seen.contains(&id) {
             return Err(SqsError::new(
                 ErrorKind::BatchEntryIdsNotDistinct,
                 format!("Id {id} repeated."),
             ));
         }
+        seen.push(id);
     }
     Ok(())
 }
@@ -191,7 +216,7 @@ fn valid_fifo_id(id: &str) -> bool {
 
 /// Encoded size of an entry as SQS counts it (body plus attributes).
 pub(crate) fn entry_size(e: &SendEntry) -> usize {
-    let body = e.message_body.as_ref().map_or(0, String::len);
+    let body = e.message_body.as_ref().map_or(0, |b| b.len());
     let attrs: usize = e
         .message_attributes
         .iter()
@@ -221,13 +246,14 @@ impl Engine {
         q: &Queue,
         cfg: SendCfg,
         e: &SendEntry,
-        ctx: &Ctx<'_>,
+        shared: &PerRequest,
     ) -> SqsResult<Prepared> {
-        let body = e
+        let shared_body = e
             .message_body
-            .as_deref()
+            .as_ref()
             .filter(|b| !b.is_empty())
             .ok_or_else(|| SqsError::missing("MessageBody"))?;
+        let body: &str = shared_body;
         if !valid_chars(body) {
             return Err(SqsError::new(
                 ErrorKind::InvalidMessageContents,
@@ -318,19 +344,23 @@ impl Engine {
                 "The request include parameter that is not valid for this queue type",
             ));
         }
-        let now = self.clock.now();
+        let now = shared.now;
         let md5_attrs = md5_of_map(&attrs).map(Arc::from);
         Ok(Prepared {
             msg: Msg {
-                id: Arc::from(crate::checksum::fast_uuid().to_string()),
-                body: Arc::from(body),
-                md5_body: Arc::from(md5_hex(body.as_bytes())),
-                attrs: Arc::new(attrs),
+                id: crate::checksum::fast_uuid_arc(),
+                body: shared_body.clone(),
+                md5_body: md5_hex_arc(body.as_bytes()),
+                attrs: if attrs.is_empty() {
+                    shared.no_attrs.clone()
+                } else {
+                    Arc::new(attrs)
+                },
                 md5_attrs,
                 trace_header,
-                sent_ms: self.clock.epoch_ms(now),
+                sent_ms: shared.now_ms,
                 sent_at: now,
-                sender_id: Arc::from(ctx.sender_id),
+                sender_id: shared.sender.clone(),
                 group_id: group_id.map(Arc::from),
                 dedup_id,
                 seq_number: None,
@@ -383,26 +413,26 @@ impl Engine {
                             },
                         );
                     }
-                    let md5_body = m.md5_body.to_string();
-                    let md5_attrs = m.md5_attrs.as_deref().map(str::to_owned);
+                    let md5_body = m.md5_body.clone();
+                    let md5_attrs = m.md5_attrs.clone();
                     st.insert(m, now);
                     out.push(SendResultEntry {
                         id,
-                        message_id: message_id.to_string(),
+                        message_id,
                         md5_of_message_body: md5_body,
                         md5_of_message_attributes: md5_attrs,
                         md5_of_message_system_attributes: p.md5_sys,
-                        sequence_number: seq_number.map(|s| s.to_string()),
+                        sequence_number: seq_number,
                     });
                     continue;
                 }
                 out.push(SendResultEntry {
                     id,
-                    message_id: message_id.to_string(),
-                    md5_of_message_body: m.md5_body.to_string(),
-                    md5_of_message_attributes: m.md5_attrs.as_deref().map(str::to_owned),
+                    message_id,
+                    md5_of_message_body: m.md5_body,
+                    md5_of_message_attributes: m.md5_attrs,
                     md5_of_message_system_attributes: p.md5_sys,
-                    sequence_number: seq_number.map(|s| s.to_string()),
+                    sequence_number: seq_number,
                 });
             }
         }
@@ -417,7 +447,7 @@ impl Engine {
     ) -> SqsResult<SendResultEntry> {
         let q = self.by_url(req.queue_url.as_deref())?;
         let cfg = Self::send_cfg(&q);
-        let p = self.prepare(&q, cfg, &req.entry, ctx)?;
+        let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(self, ctx))?;
         self.commit(&q, vec![(None, p)])
             .pop()
             .ok_or_else(|| SqsError::new(ErrorKind::Internal, "send produced no result"))
@@ -425,7 +455,7 @@ impl Engine {
 
     pub(crate) fn send_message_batch(
         &self,
-        req: &SendBatchIn,
+        req: SendBatchIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<BatchOut<SendResultEntry>> {
         let q = self.by_url(req.queue_url.as_deref())?;
@@ -445,9 +475,10 @@ impl Engine {
         let cfg = Self::send_cfg(&q);
         let mut ok = Vec::with_capacity(req.entries.len());
         let mut failed = Vec::new();
-        for e in &req.entries {
-            let id = e.id.clone().unwrap_or_default();
-            match self.prepare(&q, cfg, e, ctx) {
+        let shared = PerRequest::new(self, ctx);
+        for mut e in req.entries {
+            let id = e.id.take().unwrap_or_default();
+            match self.prepare(&q, cfg, &e, &shared) {
                 Ok(p) => ok.push((Some(id), p)),
                 Err(err) => failed.push(FailedEntry {
                     id,

@@ -57,7 +57,15 @@ impl SysAttrs {
 
 /// Receipt handle: queue incarnation, message sequence and receive token, hex encoded.
 fn encode_handle(incarnation: u64, seq: u64, token: u64) -> String {
-    format!("{incarnation:016x}{seq:016x}{token:016x}")
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(48);
+    for n in [incarnation, seq, token] {
+        for shift in (0..16).rev() {
+            let nibble = (n >> (shift * 4)) & 0xf;
+            s.push(char::from(DIGITS[usize::try_from(nibble).unwrap_or(0)]));
+        }
+    }
+    s
 }
 
 fn parse_handle(q: &Queue, handle: Option<&str>) -> SqsResult<(u64, u64)> {
@@ -68,14 +76,26 @@ fn parse_handle(q: &Queue, handle: Option<&str>) -> SqsResult<(u64, u64)> {
             format!("The input receipt handle \"{h}\" is not a valid receipt handle."),
         )
     };
-    if h.len() != 48 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+    let b = h.as_bytes();
+    if b.len() != 48 {
         return Err(invalid());
     }
-    let part = |i: usize| u64::from_str_radix(&h[i * 16..(i + 1) * 16], 16).map_err(|_| invalid());
-    if part(0)? != q.incarnation {
+    let mut parts = [0u64; 3];
+    for (i, part) in parts.iter_mut().enumerate() {
+        for &c in &b[i * 16..(i + 1) * 16] {
+            let digit = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                b'A'..=b'F' => c - b'A' + 10,
+                _ => return Err(invalid()),
+            };
+            *part = (*part << 4) | u64::from(digit);
+        }
+    }
+    if parts[0] != q.incarnation {
         return Err(invalid());
     }
-    Ok((part(1)?, part(2)?))
+    Ok((parts[1], parts[2]))
 }
 
 fn wants_attr(filter: &[String], name: &str) -> bool {
@@ -91,22 +111,23 @@ fn wants_attr(filter: &[String], name: &str) -> bool {
 
 fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageOut {
     let mut attributes = HashMap::new();
-    let mut put = |i: usize, v: Option<String>| {
+    // Values are only rendered for the attributes asked for (usually none).
+    let mut put = |i: usize, v: &dyn Fn() -> Option<String>| {
         if sys.has(i)
-            && let Some(v) = v
+            && let Some(v) = v()
         {
             attributes.insert(SYS_NAMES[i], v);
         }
     };
-    put(0, Some(m.sender_id.to_string()));
-    put(1, Some(m.sent_ms.to_string()));
-    put(2, Some(m.receive_count.to_string()));
-    put(3, m.first_receive_ms.map(|t| t.to_string()));
-    put(4, m.seq_number.as_deref().map(str::to_owned));
-    put(5, m.dedup_id.as_deref().map(str::to_owned));
-    put(6, m.group_id.as_deref().map(str::to_owned));
-    put(7, m.trace_header.as_deref().map(str::to_owned));
-    put(8, m.dlq_source_arn.as_deref().map(str::to_owned));
+    put(0, &|| Some(m.sender_id.to_string()));
+    put(1, &|| Some(m.sent_ms.to_string()));
+    put(2, &|| Some(m.receive_count.to_string()));
+    put(3, &|| m.first_receive_ms.map(|t| t.to_string()));
+    put(4, &|| m.seq_number.as_deref().map(str::to_owned));
+    put(5, &|| m.dedup_id.as_deref().map(str::to_owned));
+    put(6, &|| m.group_id.as_deref().map(str::to_owned));
+    put(7, &|| m.trace_header.as_deref().map(str::to_owned));
+    put(8, &|| m.dlq_source_arn.as_deref().map(str::to_owned));
     let (md5, message_attributes) = if filter.is_empty() || m.attrs.is_empty() {
         (None, HashMap::new())
     } else {
@@ -134,10 +155,10 @@ fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageO
         (md5, map)
     };
     MessageOut {
-        message_id: m.id.to_string(),
+        message_id: m.id.clone(),
         receipt_handle: handle,
-        md5_of_body: m.md5_body.to_string(),
-        body: m.body.to_string(),
+        md5_of_body: m.md5_body.clone(),
+        body: m.body.clone(),
         attributes,
         md5_of_message_attributes: md5,
         message_attributes,
@@ -146,7 +167,7 @@ fn render(m: &Msg, handle: String, sys: SysAttrs, filter: &[String]) -> MessageO
 
 /// What one pass over the queue produced.
 struct Taken {
-    msgs: Vec<(Msg, String)>,
+    msgs: Vec<MessageOut>,
     to_dlq: Vec<Msg>,
     next_due: Option<Instant>,
     deleted: bool,
@@ -160,6 +181,7 @@ impl Engine {
         vt: Duration,
         redrive: Option<u32>,
         attempt: Option<&str>,
+        render: impl Fn(&Msg, String) -> MessageOut,
     ) -> Taken {
         let now = self.clock.now();
         let now_ms = self.clock.epoch_ms(now);
@@ -186,7 +208,7 @@ impl Engine {
                     st.set_visible_at(*seq, now + vt, now);
                     if let Some(m) = st.msgs.get(seq) {
                         out.msgs
-                            .push((m.clone(), encode_handle(q.incarnation, *seq, *token)));
+                            .push(render(m, encode_handle(q.incarnation, *seq, *token)));
                     }
                 }
                 return out;
@@ -232,27 +254,26 @@ impl Engine {
                 out.to_dlq.push(m);
             }
         }
+        // Messages are rendered here, under the lock, rather than cloned out of it.
+        let mut receipts = Vec::new();
         for &seq in &chosen {
             st.take_inflight(seq, now, now_ms, now + vt);
             if let Some(m) = st.msgs.get(&seq) {
+                if attempt.is_some() {
+                    receipts.push((seq, m.receipt));
+                }
                 out.msgs
-                    .push((m.clone(), encode_handle(q.incarnation, seq, m.receipt)));
+                    .push(render(m, encode_handle(q.incarnation, seq, m.receipt)));
             }
         }
         if let Some(aid) = attempt
             && !chosen.is_empty()
         {
-            let taken = out
-                .msgs
-                .iter()
-                .zip(&chosen)
-                .map(|((m, _), seq)| (*seq, m.receipt))
-                .collect();
             st.attempts.insert(
                 aid.to_owned(),
                 Attempt {
                     expires: now + ATTEMPT_WINDOW,
-                    taken,
+                    taken: receipts,
                 },
             );
         }
@@ -341,18 +362,22 @@ impl Engine {
             let notified = q.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let taken = self.take(&q, max, secs(vt), dlq.as_ref().map(|(_, n)| *n), attempt);
+            let taken = self.take(
+                &q,
+                max,
+                secs(vt),
+                dlq.as_ref().map(|(_, n)| *n),
+                attempt,
+                |m, h| render(m, h, sys, &req.message_attribute_names),
+            );
             if let Some((d, _)) = &dlq {
                 self.deliver_to(d, Some(&q.arn), taken.to_dlq);
             }
             let now = self.clock.now();
             if !taken.msgs.is_empty() || taken.deleted || now >= deadline {
-                let messages = taken
-                    .msgs
-                    .into_iter()
-                    .map(|(m, h)| render(&m, h, sys, &req.message_attribute_names))
-                    .collect();
-                return Ok(ReceiveOut { messages });
+                return Ok(ReceiveOut {
+                    messages: taken.msgs,
+                });
             }
             let wake = taken.next_due.map_or(deadline, |d| d.min(deadline));
             tokio::select! {
@@ -371,21 +396,27 @@ impl Engine {
     /// Deletes by handle. A stale handle (the message was received again since) succeeds
     /// without deleting, as the AWS DeleteMessage reference documents.
     fn delete_one(&self, q: &Queue, handle: Option<&str>) -> SqsResult<()> {
-        let (seq, token) = parse_handle(q, handle)?;
+        let handle = parse_handle(q, handle)?;
+        self.delete_parsed(q, &[handle]);
+        Ok(())
+    }
+
+    /// Deletes parsed handles under one lock; stale ones are skipped (see `delete_one`).
+    fn delete_parsed(&self, q: &Queue, handles: &[(u64, u64)]) {
         let now = self.clock.now();
-        let removed = {
+        let mut removed = false;
+        {
             let mut st = q.lock();
             st.tick(now);
-            if st.msgs.get(&seq).is_some_and(|m| m.receipt == token) {
-                st.remove(seq).is_some()
-            } else {
-                false
+            for &(seq, token) in handles {
+                if st.msgs.get(&seq).is_some_and(|m| m.receipt == token) {
+                    removed |= st.remove(seq).is_some();
+                }
             }
-        };
+        }
         if removed && q.fifo {
             q.notify.notify_waiters();
         }
-        Ok(())
     }
 
     pub(crate) fn delete_message_batch(&self, req: HandleBatchIn) -> SqsResult<BatchOut<IdEntry>> {
@@ -395,16 +426,21 @@ impl Engine {
             "DeleteMessageBatchRequestEntry",
         )?;
         let mut out = BatchOut {
-            successful: Vec::new(),
+            successful: Vec::with_capacity(req.entries.len()),
             failed: Vec::new(),
         };
+        let mut handles = Vec::with_capacity(req.entries.len());
         for e in req.entries {
             let id = e.id.unwrap_or_default();
-            match self.delete_one(&q, e.receipt_handle.as_deref()) {
-                Ok(()) => out.successful.push(IdEntry { id }),
+            match parse_handle(&q, e.receipt_handle.as_deref()) {
+                Ok(h) => {
+                    handles.push(h);
+                    out.successful.push(IdEntry { id });
+                }
                 Err(err) => out.failed.push(failed(id, err)),
             }
         }
+        self.delete_parsed(&q, &handles);
         Ok(out)
     }
 
@@ -487,5 +523,21 @@ fn failed(id: String, err: SqsError) -> FailedEntry {
         sender_fault: true,
         code: err.kind.batch_code().to_owned(),
         message: err.message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_handle;
+
+    #[test]
+    fn receipt_handles_are_three_fixed_width_hex_numbers() {
+        for (a, b, c) in [
+            (0, 0, 0),
+            (1, u64::MAX, 0x0123_4567_89ab_cdef),
+            (u64::MAX / 3, 42, 7),
+        ] {
+            assert_eq!(encode_handle(a, b, c), format!("{a:016x}{b:016x}{c:016x}"));
+        }
     }
 }
