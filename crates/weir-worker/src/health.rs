@@ -55,7 +55,7 @@ impl HealthState {
 
     pub(crate) fn poll_ok(&self) {
         *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
-        if self.failing.swap(false, Ordering::Relaxed) {
+        if self.failing.load(Ordering::Relaxed) && self.failing.swap(false, Ordering::Relaxed) {
             tracing::info!("receiving again; the worker is ready");
         }
     }
@@ -67,7 +67,10 @@ impl HealthState {
     }
 
     pub(crate) fn ack_ok(&self) {
-        if self.acks_failing.swap(false, Ordering::Relaxed) {
+        // Read first: a swap would write the shared line on every call.
+        if self.acks_failing.load(Ordering::Relaxed)
+            && self.acks_failing.swap(false, Ordering::Relaxed)
+        {
             tracing::info!("deleting again; the worker is ready");
         }
     }

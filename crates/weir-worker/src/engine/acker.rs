@@ -103,16 +103,25 @@ impl Flusher {
         });
     }
 
-    /// Spawns a flush of `batch` if there is room now; gives it back otherwise.
-    pub(crate) fn try_spawn(&self, batch: Vec<AckItem>) -> Result<(), Vec<AckItem>> {
+    /// Flushes `batch` if there is room now: in the calling task when the delete
+    /// completes at once (an in-process SQS answers without waiting, so no task, no
+    /// wake-up, no other thread is involved), in a task of its own otherwise. Gives the
+    /// batch back when there is no room.
+    pub(crate) fn try_run(&self, batch: Vec<AckItem>) -> Result<(), Vec<AckItem>> {
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
             return Err(batch);
         };
         let deleter = self.deleter.clone();
-        self.flushes.spawn(async move {
+        let mut flush = Box::pin(async move {
             deleter.flush(batch).await;
             drop(permit);
         });
+        // Polled with a no-op waker: if it must wait, the spawned task polls it again
+        // at once, registering the real waker.
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        if flush.as_mut().poll(&mut cx).is_pending() {
+            self.flushes.spawn(flush);
+        }
         Ok(())
     }
 
@@ -241,17 +250,31 @@ impl Deleter {
             let mut retry = Vec::new();
             match self.sqs.delete_batch(&receipts).await {
                 Ok(results) => {
-                    // One clock read for the batch: the delete completed now.
+                    // One clock read, one health update, one counter update and one
+                    // release of slots for the batch: these are shared by every
+                    // thread, so per-message updates would contend.
                     let now = Instant::now();
-                    for (item, result) in batch.into_iter().zip(results) {
+                    let (mut acked, mut answered) = (0, false);
+                    let mut freed: Option<Slot> = None;
+                    let mut free = |item: &mut AckItem| {
+                        if let Some(slot) = item._permit.take() {
+                            match &mut freed {
+                                Some(f) => f.merge(slot),
+                                None => freed = Some(slot),
+                            }
+                        }
+                    };
+                    for (mut item, result) in batch.into_iter().zip(results) {
                         match result {
                             EntryResult::Ok => {
-                                self.health.ack_ok();
-                                self.deleted(&item, now);
+                                answered = true;
+                                acked += u64::from(self.deleted(&item, now));
+                                free(&mut item);
                             }
                             EntryResult::Failed { code, .. } if is_receipt_invalid(&code) => {
-                                self.health.ack_ok();
+                                answered = true;
                                 self.leases.finish(item.lease, item.deadline);
+                                free(&mut item);
                                 stats.possible_duplicates.add(1);
                                 tracing::warn!(
                                     code,
@@ -264,6 +287,7 @@ impl Deleter {
                                     retry.push(item);
                                 } else {
                                     self.give_up(&item);
+                                    free(&mut item);
                                     tracing::warn!(
                                         code,
                                         sender_fault,
@@ -273,6 +297,11 @@ impl Deleter {
                             }
                         }
                     }
+                    if answered {
+                        self.health.ack_ok();
+                    }
+                    stats.acked.add(acked);
+                    drop(freed);
                 }
                 Err(e) => {
                     self.health.ack_failed(&e);
@@ -315,7 +344,8 @@ impl Deleter {
     }
 
     /// The delete succeeded; it deleted only if it landed before the visibility ran out.
-    fn deleted(&self, item: &AckItem, now: Instant) {
+    /// Returns whether it counts as acked (the caller counts the batch at once).
+    fn deleted(&self, item: &AckItem, now: Instant) -> bool {
         let stats = &self.sqs.stats;
         // The lease counts from when the receive was sent (to extend in time), which a
         // long poll puts well before the message was handed out.
@@ -328,9 +358,8 @@ impl Deleter {
             tracing::warn!(
                 "delete completed after the message's visibility timeout: it may have been delivered again (possible duplicate)"
             );
-            return;
+            return false;
         }
-        stats.acked.add(1);
         if self.shutting_down.load(Ordering::Relaxed) {
             stats.acks_flushed_in_shutdown.add(1);
         }
@@ -338,6 +367,7 @@ impl Deleter {
             now.saturating_duration_since(item.received_at)
                 .as_secs_f64(),
         );
+        true
     }
 
     fn give_up(&self, item: &AckItem) {

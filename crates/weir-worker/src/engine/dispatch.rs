@@ -185,9 +185,11 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         // the per-message work spreads over the runtime's threads.
                         let mut started = Vec::with_capacity(batch.len());
                         let parent = ctx.force.child_token();
+                        let mut key = ctx.keys(batch.len());
                         let mut h = lock(&handler);
                         for mut job in batch {
-                            ctx.admit(&mut job, &parent);
+                            key += 1;
+                            ctx.admit(&mut job, key, &parent);
                             if job.req.is_err() {
                                 // Undecodable: no handler to wait for.
                                 started.push(ctx.prepare(&mut h.service, job, fifo.then(|| done_tx.clone())));
@@ -252,13 +254,15 @@ impl Ctx {
             let mut h = lock(handler);
             let mut cx = Context::from_waker(Waker::noop());
             let parent = self.force.child_token();
+            let mut key = self.keys(batch.len());
             for mut job in batch {
                 let can_start = rest.is_empty()
                     && !h.waiting
                     && (job.req.is_err()
                         || matches!(h.service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
                 if can_start {
-                    self.admit(&mut job, &parent);
+                    key += 1;
+                    self.admit(&mut job, key, &parent);
                     started.push(self.prepare(&mut h.service, job, None));
                 } else {
                     rest.push(job);
@@ -293,11 +297,17 @@ impl Ctx {
         });
     }
 
+    /// Reserves `n` lease keys: they follow the one returned.
+    fn keys(&self, n: usize) -> u64 {
+        self.shared
+            .next_key
+            .fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed)
+    }
+
     /// Takes a received message in: from now on its lease is extended. Its token hangs
     /// off its batch's `parent`: creating and dropping a child locks its parent, and
     /// every message locking the worker-wide token would contend across threads.
-    fn admit<Req>(&self, job: &mut Job<Req>, parent: &CancellationToken) {
-        let key = self.shared.next_key.fetch_add(1, Ordering::Relaxed) + 1;
+    fn admit<Req>(&self, job: &mut Job<Req>, key: u64, parent: &CancellationToken) {
         let token = parent.child_token();
         let lost = Arc::new(AtomicBool::new(false));
         job.held = Some(Held {
@@ -362,7 +372,7 @@ impl Ctx {
             messaging.sqs.receive_count = meta.receive_count,
         );
         shared.running.fetch_add(1, Ordering::Relaxed);
-        Box::pin(tracing::Instrument::instrument(
+        let fut = tracing::Instrument::instrument(
             async move {
                 let group = meta.group.clone();
                 let failed = process(&shared, meta, permit, work, held).await;
@@ -372,7 +382,8 @@ impl Ctx {
                 }
             },
             span,
-        ))
+        );
+        Box::pin(fut)
     }
 
     /// Runs one message: a handler that finishes at once (and is acked through the
@@ -421,7 +432,7 @@ impl AckSink {
         while acks.peek().is_some() {
             let chunk: Vec<AckItem> = acks.by_ref().take(max).collect();
             let chunk = if chunk.len() == max {
-                match shared.flusher.try_spawn(chunk) {
+                match shared.flusher.try_run(chunk) {
                     Ok(()) => continue,
                     Err(chunk) => chunk,
                 }

@@ -167,7 +167,9 @@ pub(crate) struct Held {
 ///
 /// [`Health::in_flight`]: crate::Health::in_flight
 pub(crate) struct Slot {
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
+    /// Slots held: 1, or more once merged.
+    count: usize,
     held: Arc<AtomicUsize>,
     gauge: metrics::Gauge,
 }
@@ -181,17 +183,33 @@ impl Slot {
         held.fetch_add(1, Ordering::Relaxed);
         gauge.increment(1.0);
         Self {
-            _permit: permit,
+            permit: Some(permit),
+            count: 1,
             held: held.clone(),
             gauge: gauge.clone(),
         }
+    }
+
+    /// Takes `other` in, to free both at once: a batch's slots go back to the
+    /// semaphore (a lock) and the counters (shared across threads) in one step.
+    pub(crate) fn merge(&mut self, mut other: Self) {
+        if let Some(p) = other.permit.take() {
+            match &mut self.permit {
+                Some(mine) => mine.merge(p),
+                None => self.permit = Some(p),
+            }
+        }
+        self.count += std::mem::take(&mut other.count);
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.held.fetch_sub(1, Ordering::Relaxed);
-        self.gauge.decrement(1.0);
+        if self.count > 0 {
+            self.held.fetch_sub(self.count, Ordering::Relaxed);
+            #[allow(clippy::cast_precision_loss)] // at most MAX_CONCURRENCY
+            self.gauge.decrement(self.count as f64);
+        }
     }
 }
 

@@ -179,6 +179,8 @@ pub(crate) async fn process(
     }
     let lease = keep.then_some(key);
     let failed = !matches!(outcome, Outcome::Ok);
+    // The SQS calls below are boxed: their futures are kilobytes, and inline they would
+    // make every message's future (allocated, and copied, per message) that large.
     match outcome {
         Outcome::Ok => {
             stats.succeeded.add(1);
@@ -187,14 +189,22 @@ pub(crate) async fn process(
         Outcome::Retry { after, error } => {
             if exhausted {
                 tracing::warn!(message_id = %meta.id, attempts = meta.receive_count, error = %error, "too many attempts; dead-lettering");
-                dead_letter(shared, &meta, permit, "max_attempts", &error, lease).await;
+                Box::pin(dead_letter(
+                    shared,
+                    &meta,
+                    permit,
+                    "max_attempts",
+                    &error,
+                    lease,
+                ))
+                .await;
             } else {
                 tracing::debug!(message_id = %meta.id, attempts = meta.receive_count, error = %error, "handler failed; retrying later");
-                retry(shared, &meta, after).await;
+                Box::pin(retry(shared, &meta, after)).await;
             }
         }
         Outcome::Dead { reason, error } => {
-            dead_letter(shared, &meta, permit, reason, &error, lease).await;
+            Box::pin(dead_letter(shared, &meta, permit, reason, &error, lease)).await;
         }
         Outcome::LeaseLost => {
             stats.leases_lost.add(1);

@@ -154,9 +154,6 @@ impl<Req: Send + 'static> Poller<Req> {
                         None => batch,
                     };
                     if batch.is_empty() {
-                        // Let the deletes just spawned (this thread's LIFO slot) run,
-                        // and wake the other threads, before receiving again.
-                        tokio::task::yield_now().await;
                         continue;
                     }
                     if let Err(mpsc::error::SendError(batch)) = self.jobs.send(batch) {
