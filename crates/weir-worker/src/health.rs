@@ -1,7 +1,8 @@
 //! Health, pause/resume and shutdown, from outside the running worker.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -32,7 +33,10 @@ pub(crate) struct HealthState {
     failing: AtomicBool,
     /// The last delete failed (and none succeeded since).
     acks_failing: AtomicBool,
-    last_ok: Mutex<Option<Instant>>,
+    /// When a receive last succeeded, in nanoseconds after `base`, plus one (0: never).
+    /// An atomic, not a lock: every receive of every poller writes it.
+    last_ok: AtomicU64,
+    base: Instant,
     pub(crate) paused: watch::Sender<bool>,
     pub(crate) shutdown: CancellationToken,
     /// Messages held (received and not finished).
@@ -46,7 +50,8 @@ impl HealthState {
             shutting_down: AtomicBool::new(false),
             failing: AtomicBool::new(false),
             acks_failing: AtomicBool::new(false),
-            last_ok: Mutex::new(None),
+            last_ok: AtomicU64::new(0),
+            base: Instant::now(),
             paused: watch::Sender::new(false),
             shutdown: CancellationToken::new(),
             held: Arc::new(AtomicUsize::new(0)),
@@ -54,7 +59,10 @@ impl HealthState {
     }
 
     pub(crate) fn poll_ok(&self) {
-        *self.last_ok.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        let since = Instant::now().saturating_duration_since(self.base);
+        let nanos = u64::try_from(since.as_nanos()).unwrap_or(u64::MAX - 1);
+        self.last_ok
+            .store(nanos.saturating_add(1), Ordering::Relaxed);
         if self.failing.load(Ordering::Relaxed) && self.failing.swap(false, Ordering::Relaxed) {
             tracing::info!("receiving again; the worker is ready");
         }
@@ -87,7 +95,10 @@ impl HealthState {
         let failing =
             self.failing.load(Ordering::Relaxed) || self.acks_failing.load(Ordering::Relaxed);
         let shutting_down = self.shutting_down.load(Ordering::Relaxed);
-        let last_successful_poll = *self.last_ok.lock().unwrap_or_else(|p| p.into_inner());
+        let last_successful_poll = match self.last_ok.load(Ordering::Relaxed) {
+            0 => None,
+            n => Some(self.base + Duration::from_nanos(n - 1)),
+        };
         Health {
             live,
             ready: live && !paused && !failing && !shutting_down && last_successful_poll.is_some(),

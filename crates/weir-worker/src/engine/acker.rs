@@ -215,6 +215,16 @@ impl Acker {
     }
 }
 
+/// `item`'s key in the lease table, if the table holds it (`leased`: its batch's
+/// unleased messages were registered).
+fn key(item: &AckItem, leased: bool) -> Option<u64> {
+    if item.unleased && !leased {
+        None
+    } else {
+        item.lease
+    }
+}
+
 impl Deleter {
     /// Deletes `batch` (at most 10 entries), retrying failed entries while their
     /// leases hold.
@@ -227,18 +237,11 @@ impl Deleter {
             .with_jitter_seed(fastrand::u64(..))
             .without_max_times()
             .build();
-        if batch.iter().any(|i| i.unleased) {
-            self.leases.register_acking(
-                batch
-                    .iter()
-                    .filter(|i| i.unleased)
-                    .filter_map(|i| i.lease.map(|key| (key, &i.receipt, i.received_at))),
-                self.visibility,
-            );
-            for item in &mut batch {
-                item.unleased = false;
-            }
-        }
+        // Messages whose handler finished at once are not in the lease table yet. A
+        // delete that completes without waiting (an in-process SQS) needs no lease, so
+        // they are registered (in one go) only once the delete has to wait, or before
+        // a retry's backoff.
+        let mut leased = !batch.iter().any(|i| i.unleased);
         // Attempts made since shutdown began.
         let mut in_shutdown = 0;
         while !batch.is_empty() {
@@ -246,9 +249,21 @@ impl Deleter {
                 in_shutdown += 1;
             }
             let last = in_shutdown >= ATTEMPTS;
-            let receipts: Vec<&str> = batch.iter().map(|i| &*i.receipt).collect();
             let mut retry = Vec::new();
-            match self.sqs.delete_batch(&receipts).await {
+            let answer = {
+                let receipts: Vec<&str> = batch.iter().map(|i| &*i.receipt).collect();
+                let mut delete = std::pin::pin!(self.sqs.delete_batch(&receipts));
+                std::future::poll_fn(|cx| {
+                    let poll = delete.as_mut().poll(cx);
+                    if poll.is_pending() && !leased {
+                        self.register(&batch);
+                        leased = true;
+                    }
+                    poll
+                })
+                .await
+            };
+            match answer {
                 Ok(results) => {
                     // One clock read, one health update, one counter update and one
                     // release of slots for the batch: these are shared by every
@@ -268,12 +283,12 @@ impl Deleter {
                         match result {
                             EntryResult::Ok => {
                                 answered = true;
-                                acked += u64::from(self.deleted(&item, now));
+                                acked += u64::from(self.deleted(&item, now, leased));
                                 free(&mut item);
                             }
                             EntryResult::Failed { code, .. } if is_receipt_invalid(&code) => {
                                 answered = true;
-                                self.leases.finish(item.lease, item.deadline);
+                                self.leases.finish(key(&item, leased), item.deadline);
                                 free(&mut item);
                                 stats.possible_duplicates.add(1);
                                 tracing::warn!(
@@ -283,10 +298,10 @@ impl Deleter {
                             }
                             EntryResult::Failed { code, sender_fault } => {
                                 self.health.ack_failed(&code);
-                                if !last && !sender_fault && self.may_retry(&item) {
+                                if !last && !sender_fault && self.may_retry(&item, leased) {
                                     retry.push(item);
                                 } else {
-                                    self.give_up(&item);
+                                    self.give_up(&item, leased);
                                     free(&mut item);
                                     tracing::warn!(
                                         code,
@@ -307,10 +322,10 @@ impl Deleter {
                     self.health.ack_failed(&e);
                     let mut given_up = 0;
                     for item in batch {
-                        if !last && self.may_retry(&item) {
+                        if !last && self.may_retry(&item, leased) {
                             retry.push(item);
                         } else {
-                            self.give_up(&item);
+                            self.give_up(&item, leased);
                             given_up += 1;
                         }
                     }
@@ -326,6 +341,11 @@ impl Deleter {
             if batch.is_empty() {
                 break;
             }
+            // Waiting for a retry: the lease task keeps them invisible meanwhile.
+            if !leased {
+                self.register(&batch);
+                leased = true;
+            }
             let delay = backoff.next().unwrap_or(RETRY_MAX);
             if self.shutting_down.load(Ordering::Relaxed) {
                 sleep(delay.min(RETRY_MIN * 2u32.pow(in_shutdown.min(3)))).await;
@@ -338,20 +358,32 @@ impl Deleter {
         }
     }
 
+    /// Puts the batch's messages that are not in the lease table yet into it.
+    fn register(&self, batch: &[AckItem]) {
+        self.leases.register_acking(
+            batch
+                .iter()
+                .filter(|i| i.unleased)
+                .filter_map(|i| i.lease.map(|key| (key, &i.receipt, i.received_at))),
+            self.visibility,
+        );
+    }
+
     /// Whether the message stays invisible long enough for another try.
-    fn may_retry(&self, item: &AckItem) -> bool {
-        self.leases.holds(item.lease, item.deadline, RETRY_MARGIN)
+    fn may_retry(&self, item: &AckItem, leased: bool) -> bool {
+        self.leases
+            .holds(key(item, leased), item.deadline, RETRY_MARGIN)
     }
 
     /// The delete succeeded; it deleted only if it landed before the visibility ran out.
     /// Returns whether it counts as acked (the caller counts the batch at once).
-    fn deleted(&self, item: &AckItem, now: Instant) -> bool {
+    fn deleted(&self, item: &AckItem, now: Instant, leased: bool) -> bool {
         let stats = &self.sqs.stats;
         // The lease counts from when the receive was sent (to extend in time), which a
         // long poll puts well before the message was handed out.
         let deadline = self
             .leases
-            .finish(item.lease, item.deadline)
+            .finish(key(item, leased), item.deadline)
             .max(item.deadline);
         if now >= deadline {
             stats.possible_duplicates.add(1);
@@ -370,8 +402,8 @@ impl Deleter {
         true
     }
 
-    fn give_up(&self, item: &AckItem) {
-        self.leases.finish(item.lease, item.deadline);
+    fn give_up(&self, item: &AckItem, leased: bool) {
+        self.leases.finish(key(item, leased), item.deadline);
         self.sqs.stats.ack_failures.add(1);
     }
 }

@@ -243,17 +243,21 @@ impl Ctx {
     ///
     /// Handlers that finish at once are acked straight from here: their acks gather
     /// in [`AckSink`], and full batches go to the deleter without the acker task.
+    ///
+    /// `parent` is the calling poller's own child of the worker-wide token: its
+    /// messages' tokens hang off it, so creating and dropping them locks nothing the
+    /// other threads use.
     pub(crate) fn start_now<Req: Send + 'static>(
         &self,
         handler: &SharedHandler<Req>,
         batch: Vec<Job<Req>>,
+        parent: &CancellationToken,
     ) -> Vec<Job<Req>> {
         let mut started = Vec::with_capacity(batch.len());
         let mut rest = Vec::new();
         {
             let mut h = lock(handler);
             let mut cx = Context::from_waker(Waker::noop());
-            let parent = self.force.child_token();
             let mut key = self.keys(batch.len());
             for mut job in batch {
                 let can_start = rest.is_empty()
@@ -262,7 +266,7 @@ impl Ctx {
                         || matches!(h.service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
                 if can_start {
                     key += 1;
-                    self.admit(&mut job, key, &parent);
+                    self.admit(&mut job, key, parent);
                     started.push(self.prepare(&mut h.service, job, None));
                 } else {
                     rest.push(job);

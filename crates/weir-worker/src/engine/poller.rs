@@ -41,6 +41,7 @@ impl<Req: Send + 'static> Poller<Req> {
         let stats = &shared.sqs.stats;
         let mut failures: u32 = 0;
         let mut attempt: Option<String> = None;
+        let parent = self.start.as_ref().map(|(ctx, _)| ctx.force.child_token());
         loop {
             while *self.paused.borrow_and_update() {
                 tokio::select! {
@@ -59,6 +60,16 @@ impl<Req: Send + 'static> Poller<Req> {
                 },
                 () = stop.cancelled() => return,
             };
+            // The rest of a full receive, in one step if the slots are there.
+            let more = self.slots.available_permits().min(9);
+            if more > 0
+                && let Ok(p) = self
+                    .slots
+                    .clone()
+                    .try_acquire_many_owned(u32::try_from(more).unwrap_or(9))
+            {
+                permit.merge(p);
+            }
             while permit.num_permits() < 10 {
                 match self.slots.clone().try_acquire_owned() {
                     Ok(p) => permit.merge(p),
@@ -149,9 +160,11 @@ impl<Req: Send + 'static> Poller<Req> {
                         });
                     }
                     drop(permit);
-                    let batch = match &self.start {
-                        Some((ctx, handler)) => ctx.start_now(handler, batch),
-                        None => batch,
+                    let batch = match (&self.start, &parent) {
+                        (Some((ctx, handler)), Some(parent)) => {
+                            ctx.start_now(handler, batch, parent)
+                        }
+                        _ => batch,
                     };
                     if batch.is_empty() {
                         continue;
