@@ -210,7 +210,17 @@ impl<Req: Send + 'static> Dispatcher<Req> {
                         drop(h);
                         pending.for_each_mut(|job| ctx.register(job));
                         if started.len() > 1 {
-                            ctx.tracker.spawn(futures_util::future::join_all(started));
+                            let shared = ctx.shared.clone();
+                            shared.running.fetch_add(started.len(), Ordering::Relaxed);
+                            ctx.tracker.spawn(futures_util::future::join_all(started.into_iter().map(
+                                move |task| {
+                                    let shared = shared.clone();
+                                    async move {
+                                        task.await;
+                                        shared.running.fetch_sub(1, Ordering::Relaxed);
+                                    }
+                                },
+                            )));
                         } else if let Some(task) = started.pop() {
                             ctx.run(task);
                         }
@@ -234,9 +244,31 @@ pub(crate) struct Ctx {
     pub(crate) shared: Arc<Shared>,
     pub(crate) tracker: TaskTracker,
     pub(crate) force: CancellationToken,
+    /// What each message's task holds on to: a handle of this holder's own, so that
+    /// taking and dropping one per message does not write a count every thread uses
+    /// (the extra allocation is the point).
+    #[allow(clippy::redundant_allocation)]
+    local: Arc<Arc<Shared>>,
 }
 
 impl Ctx {
+    pub(crate) fn new(shared: Arc<Shared>, tracker: TaskTracker, force: CancellationToken) -> Self {
+        Self {
+            local: Arc::new(shared.clone()),
+            shared,
+            tracker,
+            force,
+        }
+    }
+
+    /// The same context, with a handle of its own for its messages (one per poller).
+    pub(crate) fn own(&self) -> Self {
+        Self {
+            local: Arc::new(self.shared.clone()),
+            ..self.clone()
+        }
+    }
+
     /// Starts what it can of a received batch at once, in the calling task, and
     /// returns the rest for the dispatcher (standard queues only): messages start here
     /// while the handler service is ready and the dispatcher is not waiting for it.
@@ -367,7 +399,7 @@ impl Ctx {
                 Err(panic) => Work::Panicked(super::outcome::panic_message(&*panic)),
             },
         };
-        let shared = self.shared.clone();
+        let shared = self.local.clone();
         let span = tracing::info_span!(
             "weir.process",
             messaging.system = "aws_sqs",
@@ -375,12 +407,10 @@ impl Ctx {
             messaging.message.id = %meta.id,
             messaging.sqs.receive_count = meta.receive_count,
         );
-        shared.running.fetch_add(1, Ordering::Relaxed);
         let fut = tracing::Instrument::instrument(
             async move {
                 let group = meta.group.clone();
                 let failed = process(&shared, meta, permit, work, held).await;
-                shared.running.fetch_sub(1, Ordering::Relaxed);
                 if let (Some(tx), Some(group)) = (done, group) {
                     let _ = tx.send(Done { group, failed });
                 }
@@ -394,17 +424,37 @@ impl Ctx {
     /// channel) needs no task of its own, so it is polled here first; otherwise it is
     /// spawned, and the spawned task polls it again at once, registering the real waker
     /// (the no-op one is never woken).
+    ///
+    /// Only spawned runs count as running (for the shutdown's report): one that ends
+    /// here ends before the shutdown can look.
     fn run(&self, mut task: Started) {
         let mut cx = Context::from_waker(Waker::noop());
         if task.as_mut().poll(&mut cx).is_pending() {
-            self.tracker.spawn(task);
+            self.spawn(task);
         }
+    }
+
+    /// Spawns a message's run, counted as running until it ends.
+    fn spawn(&self, task: Started) {
+        let shared = self.shared.clone();
+        shared.running.fetch_add(1, Ordering::Relaxed);
+        self.tracker.spawn(async move {
+            task.await;
+            shared.running.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 }
 
+/// What the handlers that finished while [`Ctx::start_now`] polled them left.
+struct Sink {
+    acks: Vec<AckItem>,
+    /// Handlers that succeeded: counted once for the batch (the counter is shared by
+    /// every thread).
+    succeeded: u64,
+}
+
 thread_local! {
-    /// Acks of the handlers that finished while [`Ctx::start_now`] polled them.
-    static SINK: std::cell::RefCell<Option<Vec<AckItem>>> = const { std::cell::RefCell::new(None) };
+    static SINK: std::cell::RefCell<Option<Sink>> = const { std::cell::RefCell::new(None) };
 }
 
 /// Gathers, on this thread, the acks of handlers polled by [`Ctx::start_now`]: the
@@ -413,15 +463,32 @@ pub(crate) struct AckSink(());
 
 impl AckSink {
     fn open(capacity: usize) -> Self {
-        SINK.with(|s| *s.borrow_mut() = Some(Vec::with_capacity(capacity)));
+        SINK.with(|s| {
+            *s.borrow_mut() = Some(Sink {
+                acks: Vec::with_capacity(capacity),
+                succeeded: 0,
+            });
+        });
         Self(())
+    }
+
+    /// Counts a successful handler if a sink is open on this thread; returns whether
+    /// it did (otherwise the caller counts it).
+    pub(crate) fn count_success() -> bool {
+        SINK.with(|s| match s.borrow_mut().as_mut() {
+            Some(sink) => {
+                sink.succeeded += 1;
+                true
+            }
+            None => false,
+        })
     }
 
     /// Takes `item` if a sink is open on this thread; gives it back otherwise.
     pub(crate) fn offer(item: AckItem) -> Option<AckItem> {
         SINK.with(|s| match s.borrow_mut().as_mut() {
-            Some(buf) => {
-                buf.push(item);
+            Some(sink) => {
+                sink.acks.push(item);
                 None
             }
             None => Some(item),
@@ -430,7 +497,10 @@ impl AckSink {
 
     /// Full batches go to the deleter; the rest to the acker, to join others.
     fn close(self, shared: &Shared) {
-        let acks = SINK.with(|s| s.borrow_mut().take()).unwrap_or_default();
+        let Some(Sink { acks, succeeded }) = SINK.with(|s| s.borrow_mut().take()) else {
+            return;
+        };
+        shared.sqs.stats.succeeded.add(succeeded);
         let max = shared.settings.ack_max.max(1);
         let mut acks = acks.into_iter().peekable();
         while acks.peek().is_some() {

@@ -162,43 +162,51 @@ pub(crate) struct Held {
     pub(crate) registered: bool,
 }
 
+/// Where a poller's slots go back to: the concurrency semaphore and the counters of
+/// held messages. Each poller has its own handle, so that every slot taking and
+/// dropping one writes a count that only that poller's messages use.
+pub(crate) struct SlotHome {
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) held: Arc<AtomicUsize>,
+    pub(crate) gauge: metrics::Gauge,
+}
+
+impl SlotHome {
+    /// Turns `permit` into one slot per message, for `n` messages (at most its
+    /// permits; the rest go back now).
+    pub(crate) fn slots(self: &Arc<Self>, mut permit: OwnedSemaphorePermit, n: usize) -> Vec<Slot> {
+        let n = n.min(permit.num_permits());
+        drop(permit.split(permit.num_permits() - n));
+        // Given back by each slot's drop, below.
+        permit.forget();
+        if n > 0 {
+            self.held.fetch_add(n, Ordering::Relaxed);
+            #[allow(clippy::cast_precision_loss)] // at most MAX_CONCURRENCY
+            self.gauge.increment(n as f64);
+        }
+        (0..n)
+            .map(|_| Slot {
+                home: self.clone(),
+                count: 1,
+            })
+            .collect()
+    }
+}
+
 /// One message's slot of the concurrency, held until the message is finished (acked,
 /// given back, or lost); counts the messages held for [`Health::in_flight`].
 ///
 /// [`Health::in_flight`]: crate::Health::in_flight
 pub(crate) struct Slot {
-    permit: Option<OwnedSemaphorePermit>,
+    home: Arc<SlotHome>,
     /// Slots held: 1, or more once merged.
     count: usize,
-    held: Arc<AtomicUsize>,
-    gauge: metrics::Gauge,
 }
 
 impl Slot {
-    pub(crate) fn new(
-        permit: OwnedSemaphorePermit,
-        held: &Arc<AtomicUsize>,
-        gauge: &metrics::Gauge,
-    ) -> Self {
-        held.fetch_add(1, Ordering::Relaxed);
-        gauge.increment(1.0);
-        Self {
-            permit: Some(permit),
-            count: 1,
-            held: held.clone(),
-            gauge: gauge.clone(),
-        }
-    }
-
     /// Takes `other` in, to free both at once: a batch's slots go back to the
     /// semaphore (a lock) and the counters (shared across threads) in one step.
     pub(crate) fn merge(&mut self, mut other: Self) {
-        if let Some(p) = other.permit.take() {
-            match &mut self.permit {
-                Some(mine) => mine.merge(p),
-                None => self.permit = Some(p),
-            }
-        }
         self.count += std::mem::take(&mut other.count);
     }
 }
@@ -206,9 +214,10 @@ impl Slot {
 impl Drop for Slot {
     fn drop(&mut self) {
         if self.count > 0 {
-            self.held.fetch_sub(self.count, Ordering::Relaxed);
+            self.home.slots.add_permits(self.count);
+            self.home.held.fetch_sub(self.count, Ordering::Relaxed);
             #[allow(clippy::cast_precision_loss)] // at most MAX_CONCURRENCY
-            self.gauge.decrement(self.count as f64);
+            self.home.gauge.decrement(self.count as f64);
         }
     }
 }
@@ -288,11 +297,7 @@ pub(crate) async fn run<Req: Send + 'static>(
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let tracker = TaskTracker::new();
     let force = CancellationToken::new();
-    let ctx = Ctx {
-        shared: shared.clone(),
-        tracker: tracker.clone(),
-        force: force.clone(),
-    };
+    let ctx = Ctx::new(shared.clone(), tracker.clone(), force.clone());
     let handler = Arc::new(std::sync::Mutex::new(Handler {
         service,
         waiting: false,
@@ -310,7 +315,7 @@ pub(crate) async fn run<Req: Send + 'static>(
             turn: turn.clone(),
             // FIFO groups need the dispatcher's ordering; standard queues start
             // messages in the poller that received them.
-            start: (!shared.settings.fifo).then(|| (ctx.clone(), handler.clone())),
+            start: (!shared.settings.fifo).then(|| (ctx.own(), handler.clone())),
         };
         pollers.spawn(p.run(poll_stop.clone()));
     }

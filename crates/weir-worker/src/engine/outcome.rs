@@ -183,7 +183,9 @@ pub(crate) async fn process(
     // make every message's future (allocated, and copied, per message) that large.
     match outcome {
         Outcome::Ok => {
-            stats.succeeded.add(1);
+            if !super::dispatch::AckSink::count_success() {
+                stats.succeeded.add(1);
+            }
             ack(shared, &meta, permit, lease, unleased);
         }
         Outcome::Retry { after, error } => {

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use weir_sqs::ReceiveOptions;
 
 use super::dispatch::{Ctx, SharedHandler};
-use super::{Job, Shared, Slot, Source};
+use super::{Job, Shared, Source};
 use crate::report::Op;
 
 /// Starting delay after a failed receive; doubled per consecutive failure.
@@ -42,6 +42,11 @@ impl<Req: Send + 'static> Poller<Req> {
         let mut failures: u32 = 0;
         let mut attempt: Option<String> = None;
         let parent = self.start.as_ref().map(|(ctx, _)| ctx.force.child_token());
+        let home = Arc::new(super::SlotHome {
+            slots: self.slots.clone(),
+            held: shared.health.held.clone(),
+            gauge: stats.in_flight.clone(),
+        });
         loop {
             while *self.paused.borrow_and_update() {
                 tokio::select! {
@@ -142,9 +147,10 @@ impl<Req: Send + 'static> Poller<Req> {
                         stats.released.add(released);
                         return;
                     }
+                    let mut slots = home.slots(permit, messages.len()).into_iter();
                     let mut batch = Vec::with_capacity(messages.len());
                     for (meta, req) in messages {
-                        let Some(one) = permit.split(1) else {
+                        let Some(slot) = slots.next() else {
                             // More messages than asked for: cannot happen; give it back.
                             stats.released_prefetched.add(1);
                             stats
@@ -155,11 +161,10 @@ impl<Req: Send + 'static> Poller<Req> {
                         batch.push(Job {
                             meta,
                             req,
-                            permit: Slot::new(one, &shared.health.held, &stats.in_flight),
+                            permit: slot,
                             held: None,
                         });
                     }
-                    drop(permit);
                     let batch = match (&self.start, &parent) {
                         (Some((ctx, handler)), Some(parent)) => {
                             ctx.start_now(handler, batch, parent)
