@@ -77,7 +77,7 @@ pub(crate) enum AckMsg {
 /// Runs flushes as tasks of their own, at most [`FLUSHES_IN_FLIGHT`] at once, for the
 /// acker and for pollers that ack full batches themselves.
 pub(crate) struct Flusher {
-    pub(crate) deleter: Deleter,
+    pub(crate) deleter: Arc<Deleter>,
     limit: Arc<Semaphore>,
     flushes: TaskTracker,
 }
@@ -85,7 +85,7 @@ pub(crate) struct Flusher {
 impl Flusher {
     pub(crate) fn new(deleter: Deleter) -> Self {
         Self {
-            deleter,
+            deleter: Arc::new(deleter),
             limit: Arc::new(Semaphore::new(FLUSHES_IN_FLIGHT)),
             flushes: TaskTracker::new(),
         }
@@ -107,20 +107,31 @@ impl Flusher {
     /// completes at once (an in-process SQS answers without waiting, so no task, no
     /// wake-up, no other thread is involved), in a task of its own otherwise. Gives the
     /// batch back when there is no room.
-    pub(crate) fn try_run(&self, batch: Vec<AckItem>) -> Result<(), Vec<AckItem>> {
-        let Ok(permit) = self.limit.clone().try_acquire_owned() else {
+    ///
+    /// `deleter` is the caller's own handle on the [`Deleter`] (see `Ctx::own`): the
+    /// flush holds it, and a handle shared by every thread would have its count
+    /// written by each batch.
+    pub(crate) fn try_run(
+        &self,
+        deleter: &Arc<Deleter>,
+        batch: Vec<AckItem>,
+    ) -> Result<(), Vec<AckItem>> {
+        let Ok(permit) = self.limit.try_acquire() else {
             return Err(batch);
         };
-        let deleter = self.deleter.clone();
-        let mut flush = Box::pin(async move {
-            deleter.flush(batch).await;
-            drop(permit);
-        });
+        let deleter = deleter.clone();
+        let mut flush = Box::pin(async move { deleter.flush(batch).await });
         // Polled with a no-op waker: if it must wait, the spawned task polls it again
         // at once, registering the real waker.
         let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
         if flush.as_mut().poll(&mut cx).is_pending() {
-            self.flushes.spawn(flush);
+            // The spawned flush gives the room back when it ends.
+            permit.forget();
+            let limit = self.limit.clone();
+            self.flushes.spawn(async move {
+                flush.await;
+                limit.add_permits(1);
+            });
         }
         Ok(())
     }

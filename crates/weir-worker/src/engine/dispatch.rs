@@ -14,7 +14,7 @@ use tokio_util::task::TaskTracker;
 use tower::Service;
 use tower::util::BoxService;
 
-use super::acker::AckItem;
+use super::acker::{AckItem, Deleter};
 use super::outcome::{Work, process};
 use super::{Held, Job, Shared, Slot};
 use crate::handler::BoxError;
@@ -249,12 +249,15 @@ pub(crate) struct Ctx {
     /// (the extra allocation is the point).
     #[allow(clippy::redundant_allocation)]
     local: Arc<Arc<Shared>>,
+    /// The same, for the deletes of the batches this holder acks itself.
+    deleter: Arc<Deleter>,
 }
 
 impl Ctx {
     pub(crate) fn new(shared: Arc<Shared>, tracker: TaskTracker, force: CancellationToken) -> Self {
         Self {
             local: Arc::new(shared.clone()),
+            deleter: Arc::new(Deleter::clone(&shared.flusher.deleter)),
             shared,
             tracker,
             force,
@@ -265,6 +268,7 @@ impl Ctx {
     pub(crate) fn own(&self) -> Self {
         Self {
             local: Arc::new(self.shared.clone()),
+            deleter: Arc::new(Deleter::clone(&self.shared.flusher.deleter)),
             ..self.clone()
         }
     }
@@ -310,7 +314,7 @@ impl Ctx {
             for task in started {
                 self.run(task);
             }
-            sink.close(&self.shared);
+            sink.close(&self.shared, &self.deleter);
         }
         rest
     }
@@ -496,7 +500,7 @@ impl AckSink {
     }
 
     /// Full batches go to the deleter; the rest to the acker, to join others.
-    fn close(self, shared: &Shared) {
+    fn close(self, shared: &Shared, deleter: &Arc<Deleter>) {
         let Some(Sink { acks, succeeded }) = SINK.with(|s| s.borrow_mut().take()) else {
             return;
         };
@@ -506,7 +510,7 @@ impl AckSink {
         while acks.peek().is_some() {
             let chunk: Vec<AckItem> = acks.by_ref().take(max).collect();
             let chunk = if chunk.len() == max {
-                match shared.flusher.try_run(chunk) {
+                match shared.flusher.try_run(deleter, chunk) {
                     Ok(()) => continue,
                     Err(chunk) => chunk,
                 }
