@@ -23,7 +23,8 @@ pub(crate) struct Poller<Req> {
     pub(crate) jobs: mpsc::UnboundedSender<Vec<Job<Req>>>,
     pub(crate) paused: watch::Receiver<bool>,
     /// Pollers take turns waiting for slots, so freed slots gather into one full
-    /// receive instead of being spread one by one over all waiting pollers.
+    /// receive instead of being spread one by one over all waiting pollers. A poller
+    /// that finds ten free slots takes them without waiting for its turn.
     pub(crate) turn: Arc<Mutex<()>>,
     /// Standard queues: start messages here, in the task that received them, while the
     /// handler service is ready (see [`Ctx::start_now`]); the dispatcher takes the rest.
@@ -54,33 +55,41 @@ impl<Req: Send + 'static> Poller<Req> {
                     changed = self.paused.changed() => if changed.is_err() { return },
                 }
             }
-            let turn = tokio::select! {
-                t = self.turn.clone().lock_owned() => t,
-                () = stop.cancelled() => return,
-            };
-            let mut permit = tokio::select! {
-                p = self.slots.clone().acquire_owned() => match p {
-                    Ok(p) => p,
-                    Err(_) => return,
-                },
-                () = stop.cancelled() => return,
-            };
-            // The rest of a full receive, in one step if the slots are there.
-            let more = self.slots.available_permits().min(9);
-            if more > 0
-                && let Ok(p) = self
-                    .slots
-                    .clone()
-                    .try_acquire_many_owned(u32::try_from(more).unwrap_or(9))
-            {
-                permit.merge(p);
-            }
-            while permit.num_permits() < 10 {
-                match self.slots.clone().try_acquire_owned() {
-                    Ok(p) => permit.merge(p),
-                    Err(_) => break,
+            // A full receive's worth of free slots is taken at once, without a turn;
+            // otherwise pollers take turns waiting for slots (see `turn`).
+            let (turn, mut permit) = match self.slots.clone().try_acquire_many_owned(10) {
+                Ok(permit) => (None, permit),
+                Err(_) => {
+                    let turn = tokio::select! {
+                        t = self.turn.clone().lock_owned() => t,
+                        () = stop.cancelled() => return,
+                    };
+                    let mut permit = tokio::select! {
+                        p = self.slots.clone().acquire_owned() => match p {
+                            Ok(p) => p,
+                            Err(_) => return,
+                        },
+                        () = stop.cancelled() => return,
+                    };
+                    // The rest of a full receive, in one step if the slots are there.
+                    let more = self.slots.available_permits().min(9);
+                    if more > 0
+                        && let Ok(p) = self
+                            .slots
+                            .clone()
+                            .try_acquire_many_owned(u32::try_from(more).unwrap_or(9))
+                    {
+                        permit.merge(p);
+                    }
+                    while permit.num_permits() < 10 {
+                        match self.slots.clone().try_acquire_owned() {
+                            Ok(p) => permit.merge(p),
+                            Err(_) => break,
+                        }
+                    }
+                    (Some(turn), permit)
                 }
-            }
+            };
             if let Some(limit) = &settings.limiter {
                 let cap = usize::try_from(limit.max_batch()).unwrap_or(10).max(1);
                 if permit.num_permits() > cap {
