@@ -403,18 +403,13 @@ pub fn string_attr(value: &str) -> MessageAttributeValue {
 }
 
 /// Expands each scenario into `in_process::<name>` (paused time) and, with the
-/// `localstack` feature, `localstack::<name>` (real time).
-///
-/// A scenario the in-process SQS is known to fail is written
-/// `name [in_process_gap: "why"]`: its in-process test is `#[ignore]`d with that reason
-/// (run it with `--include-ignored`), and KNOWN_GAPS.md records it. The scenario itself
-/// keeps asserting what AWS documents.
+/// `localstack` feature, `localstack::<name>` (real time). There is no way to skip one:
+/// a scenario the in-process SQS fails is a weir-local bug to fix (KNOWN_GAPS.md).
 macro_rules! conformance {
-    ($($name:ident $([in_process_gap: $why:literal])?),+ $(,)?) => {
+    ($($name:ident),+ $(,)?) => {
         mod in_process {
             $(
                 #[tokio::test(start_paused = true)]
-                $(#[ignore = $why])?
                 async fn $name() {
                     let ctx = crate::support::Ctx::in_process();
                     super::$name(&ctx).await;
