@@ -45,12 +45,13 @@
 
 mod support {
     pub(crate) mod canned;
+    pub(crate) mod workload;
 }
 
 use std::hint::black_box;
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use support::workload::{entries, roundtrip as sdk_roundtrip};
 use weir_local::LocalSqs;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -58,60 +59,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("runtime")
-}
-
-/// send_batch(10) + receive(10) + delete_batch(10) through the SDK.
-async fn sdk_roundtrip(
-    client: &aws_sdk_sqs::Client,
-    url: &str,
-    entries: &[SendMessageBatchRequestEntry],
-) {
-    client
-        .send_message_batch()
-        .queue_url(url)
-        .set_entries(Some(entries.to_vec()))
-        .send()
-        .await
-        .expect("send");
-    let got = client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
-    let del: Vec<_> = got
-        .messages()
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            DeleteMessageBatchRequestEntry::builder()
-                .id(format!("d{i}"))
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .build()
-                .expect("entry")
-        })
-        .collect();
-    assert_eq!(del.len(), 10);
-    client
-        .delete_message_batch()
-        .queue_url(url)
-        .set_entries(Some(del))
-        .send()
-        .await
-        .expect("delete");
-}
-
-fn entries() -> Vec<SendMessageBatchRequestEntry> {
-    (0..10)
-        .map(|i| {
-            SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(format!("benchmark message body number {i}"))
-                .build()
-                .expect("entry")
-        })
-        .collect()
 }
 
 /// Four clients at once on a two-worker runtime: the throughput of the whole box.

@@ -19,12 +19,14 @@
 
 #[path = "../benches/support/canned.rs"]
 mod canned;
+#[path = "../benches/support/workload.rs"]
+mod workload;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
@@ -36,47 +38,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
-
-async fn roundtrip(
-    client: &aws_sdk_sqs::Client,
-    url: &str,
-    entries: &[SendMessageBatchRequestEntry],
-) {
-    client
-        .send_message_batch()
-        .queue_url(url)
-        .set_entries(Some(entries.to_vec()))
-        .send()
-        .await
-        .expect("send");
-    let got = client
-        .receive_message()
-        .queue_url(url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .expect("receive");
-    let del: Vec<_> = got
-        .messages()
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            DeleteMessageBatchRequestEntry::builder()
-                .id(format!("d{i}"))
-                .receipt_handle(m.receipt_handle().unwrap_or_default())
-                .build()
-                .expect("entry")
-        })
-        .collect();
-    assert_eq!(del.len(), 10);
-    client
-        .delete_message_batch()
-        .queue_url(url)
-        .set_entries(Some(del))
-        .send()
-        .await
-        .expect("delete");
-}
+use workload::{entries, roundtrip};
 
 /// Native wall time of each orchestrator phase, per operation, from interceptor hooks
 /// placed around serialization, signing, transmit (the connector: weir-local) and
@@ -333,18 +295,6 @@ fn concurrent(n: usize, replay: bool) {
             .unwrap_or_default();
         eprintln!("best batch: {best:?} per iteration of 4 round trips");
     }
-}
-
-fn entries() -> Vec<SendMessageBatchRequestEntry> {
-    (0..10)
-        .map(|i| {
-            SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(format!("benchmark message body number {i}"))
-                .build()
-                .expect("entry")
-        })
-        .collect()
 }
 
 fn main() {

@@ -1,6 +1,6 @@
 //! A connector that replays, per operation, the first response LocalSqs gave: the SDK's
-//! cost with no engine behind it (its signing, serialization, retries, MD5 validation
-//! and response parsing all still run). Shared by the `roundtrip` bench and the
+//! cost with no engine behind it (its signing, serialization, retries and response
+//! parsing all still run; aws-sdk-sqs 1.119 validates no MD5 digests). Shared by the `roundtrip` bench and the
 //! `prof` example.
 
 use std::collections::HashMap;
