@@ -51,7 +51,7 @@ mod support {
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use support::workload::{entries, roundtrip as sdk_roundtrip};
+use support::workload::{concurrent_round, entries, roundtrip as sdk_roundtrip};
 use weir_local::LocalSqs;
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -90,19 +90,7 @@ fn concurrent(c: &mut Criterion) {
     let mut group = c.benchmark_group("sdk");
     group.throughput(Throughput::Elements(10 * LOOPS as u64));
     group.bench_function("concurrent4_send10_receive10_delete10", |b| {
-        b.to_async(&rt).iter(|| async {
-            let tasks: Vec<_> = setup
-                .iter()
-                .cloned()
-                .map(|(client, url)| {
-                    let entries = entries.clone();
-                    tokio::spawn(async move { sdk_roundtrip(&client, &url, &entries).await })
-                })
-                .collect();
-            for t in tasks {
-                t.await.expect("task");
-            }
-        });
+        b.to_async(&rt).iter(|| concurrent_round(&setup, &entries));
     });
     group.finish();
 }

@@ -38,7 +38,7 @@ use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use tokio::time::Instant;
-use workload::{entries, roundtrip};
+use workload::{concurrent_round, entries, roundtrip};
 
 /// Native wall time of each orchestrator phase, per operation, from interceptor hooks
 /// placed around serialization, signing, transmit (the connector: weir-local) and
@@ -251,17 +251,7 @@ fn concurrent(n: usize, replay: bool) {
     let t = Instant::now();
     rt.block_on(async {
         for _ in 0..n {
-            let tasks: Vec<_> = setup
-                .iter()
-                .cloned()
-                .map(|(client, url)| {
-                    let entries = entries.clone();
-                    tokio::spawn(async move { roundtrip(&client, &url, &entries).await })
-                })
-                .collect();
-            for t in tasks {
-                t.await.expect("task");
-            }
+            concurrent_round(&setup, &entries).await;
         }
     });
     eprintln!(
@@ -274,19 +264,7 @@ fn concurrent(n: usize, replay: bool) {
                 let t = Instant::now();
                 rt.block_on(async {
                     for _ in 0..25 {
-                        let tasks: Vec<_> = setup
-                            .iter()
-                            .cloned()
-                            .map(|(client, url)| {
-                                let entries = entries.clone();
-                                tokio::spawn(
-                                    async move { roundtrip(&client, &url, &entries).await },
-                                )
-                            })
-                            .collect();
-                        for t in tasks {
-                            t.await.expect("task");
-                        }
+                        concurrent_round(&setup, &entries).await;
                     }
                 });
                 t.elapsed() / 25

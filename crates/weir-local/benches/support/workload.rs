@@ -57,3 +57,22 @@ pub(crate) fn entries() -> Vec<SendMessageBatchRequestEntry> {
         })
         .collect()
 }
+
+/// One round trip per client at once, each in a task of its own on the current
+/// runtime, all joined.
+pub(crate) async fn concurrent_round(
+    clients: &[(aws_sdk_sqs::Client, String)],
+    entries: &[SendMessageBatchRequestEntry],
+) {
+    let tasks: Vec<_> = clients
+        .iter()
+        .cloned()
+        .map(|(client, url)| {
+            let entries = entries.to_vec();
+            tokio::spawn(async move { roundtrip(&client, &url, &entries).await })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+}
