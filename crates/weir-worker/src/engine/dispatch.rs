@@ -264,11 +264,14 @@ impl Ctx {
         }
     }
 
-    /// The same context, with a handle of its own for its messages (one per poller).
+    /// The same context with handles of its own (one per poller): for its messages'
+    /// shared state and deletes, and, as their tokens' parent, a child of the
+    /// worker-wide token (creating and dropping a child token locks its parent).
     pub(crate) fn own(&self) -> Self {
         Self {
             local: Arc::new(self.shared.clone()),
             deleter: Arc::new(Deleter::clone(&self.shared.flusher.deleter)),
+            force: self.force.child_token(),
             ..self.clone()
         }
     }
@@ -279,15 +282,10 @@ impl Ctx {
     ///
     /// Handlers that finish at once are acked straight from here: their acks gather
     /// in [`AckSink`], and full batches go to the deleter without the acker task.
-    ///
-    /// `parent` is the calling poller's own child of the worker-wide token: its
-    /// messages' tokens hang off it, so creating and dropping them locks nothing the
-    /// other threads use.
     pub(crate) fn start_now<Req: Send + 'static>(
         &self,
         handler: &SharedHandler<Req>,
         batch: Vec<Job<Req>>,
-        parent: &CancellationToken,
     ) -> Vec<Job<Req>> {
         let mut started = Vec::with_capacity(batch.len());
         let mut rest = Vec::new();
@@ -302,7 +300,7 @@ impl Ctx {
                         || matches!(h.service.poll_ready(&mut cx), Poll::Ready(Ok(()))));
                 if can_start {
                     key += 1;
-                    self.admit(&mut job, key, parent);
+                    self.admit(&mut job, key, &self.force);
                     started.push(self.prepare(&mut h.service, job, None));
                 } else {
                     rest.push(job);

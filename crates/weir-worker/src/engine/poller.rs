@@ -42,7 +42,6 @@ impl<Req: Send + 'static> Poller<Req> {
         let stats = &shared.sqs.stats;
         let mut failures: u32 = 0;
         let mut attempt: Option<String> = None;
-        let parent = self.start.as_ref().map(|(ctx, _)| ctx.force.child_token());
         let home = Arc::new(super::SlotHome {
             slots: self.slots.clone(),
             held: shared.health.held.clone(),
@@ -71,16 +70,6 @@ impl<Req: Send + 'static> Poller<Req> {
                         },
                         () = stop.cancelled() => return,
                     };
-                    // The rest of a full receive, in one step if the slots are there.
-                    let more = self.slots.available_permits().min(9);
-                    if more > 0
-                        && let Ok(p) = self
-                            .slots
-                            .clone()
-                            .try_acquire_many_owned(u32::try_from(more).unwrap_or(9))
-                    {
-                        permit.merge(p);
-                    }
                     while permit.num_permits() < 10 {
                         match self.slots.clone().try_acquire_owned() {
                             Ok(p) => permit.merge(p),
@@ -174,11 +163,9 @@ impl<Req: Send + 'static> Poller<Req> {
                             held: None,
                         });
                     }
-                    let batch = match (&self.start, &parent) {
-                        (Some((ctx, handler)), Some(parent)) => {
-                            ctx.start_now(handler, batch, parent)
-                        }
-                        _ => batch,
+                    let batch = match &self.start {
+                        Some((ctx, handler)) => ctx.start_now(handler, batch),
+                        None => batch,
                     };
                     if batch.is_empty() {
                         continue;
