@@ -15,6 +15,7 @@ use http_body_util::BodyExt;
 
 use crate::engine::{Ctx, Engine, EngineResponse};
 use crate::fault::FaultAction;
+use crate::latency::Latency;
 
 /// An [`HttpClient`] and [`HttpConnector`] that answers SQS requests from memory.
 ///
@@ -24,6 +25,7 @@ use crate::fault::FaultAction;
 #[derive(Debug, Clone)]
 pub struct LocalConnector {
     pub(crate) engine: Arc<Engine>,
+    pub(crate) latency: Option<Latency>,
 }
 
 /// The access key id in a SigV4 `Authorization` header, used as the SenderId.
@@ -50,7 +52,11 @@ pub(crate) fn to_http_response(resp: EngineResponse) -> Result<HttpResponse, Con
 impl HttpConnector for LocalConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let engine = self.engine.clone();
+        let latency = self.latency.map(|l| l.draw());
         HttpConnectorFuture::new(async move {
+            if let Some((there, _)) = latency {
+                tokio::time::sleep(there).await;
+            }
             // The request lives in this future: target, sender and body are borrowed
             // from it rather than copied.
             let mut request = request;
@@ -92,6 +98,9 @@ impl HttpConnector for LocalConnector {
                 return Err(ConnectorError::timeout(
                     "weir-local: injected lost response".into(),
                 ));
+            }
+            if let Some((_, back)) = latency {
+                tokio::time::sleep(back).await;
             }
             to_http_response(resp)
         })

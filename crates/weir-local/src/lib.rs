@@ -86,6 +86,7 @@ mod error;
 mod fastparse;
 mod fault;
 mod json;
+mod latency;
 mod ops;
 mod queue;
 mod server;
@@ -95,12 +96,14 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 
 pub use connector::LocalConnector;
 pub use engine::EngineResponse;
 pub use fault::{FaultAction, FaultRule, Faults};
+pub use latency::Latency;
 pub use server::ServeHandle;
 
 /// The SQS operations this engine answers, by their `X-Amz-Target` suffix
@@ -136,6 +139,7 @@ use engine::{Ctx, Engine};
 #[derive(Clone)]
 pub struct LocalSqs {
     engine: Arc<Engine>,
+    latency: Option<Latency>,
 }
 
 impl fmt::Debug for LocalSqs {
@@ -144,6 +148,7 @@ impl fmt::Debug for LocalSqs {
             .field("account", &self.engine.account)
             .field("region", &self.engine.region)
             .field("base_url", &self.engine.base_url)
+            .field("latency", &self.latency)
             .finish_non_exhaustive()
     }
 }
@@ -162,6 +167,7 @@ pub struct LocalSqsBuilder {
     account_id: Option<String>,
     region: Option<String>,
     queue_url_base: Option<String>,
+    latency: Option<Latency>,
 }
 
 impl LocalSqsBuilder {
@@ -203,6 +209,36 @@ impl LocalSqsBuilder {
         self
     }
 
+    /// Network-shaped latency for in-process clients: each call waits a random time in
+    /// `[min, max]` on tokio's clock (half before the engine runs it, half after), so
+    /// that no call completes on its first poll, as with a networked SQS. Off by
+    /// default; `weir serve` is not affected (its clients cross a real socket).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sqs = weir_local::LocalSqs::builder()
+    ///     .latency(Duration::from_micros(500), Duration::from_millis(2))
+    ///     .build();
+    /// let start = tokio::time::Instant::now();
+    /// sqs.client().list_queues().send().await?;
+    /// assert!(start.elapsed() >= Duration::from_micros(500));
+    /// # Ok(()) }
+    /// ```
+    pub fn latency(mut self, min: Duration, max: Duration) -> Self {
+        self.latency = Some(Latency::new(min, max));
+        self
+    }
+
+    /// Sets or clears the latency of in-process clients.
+    pub fn set_latency(&mut self, latency: Option<Latency>) -> &mut Self {
+        self.latency = latency;
+        self
+    }
+
     /// Builds the [`LocalSqs`], filling the documented defaults.
     pub fn build(self) -> LocalSqs {
         let region = self.region.unwrap_or_else(|| "us-east-1".to_owned());
@@ -214,6 +250,7 @@ impl LocalSqsBuilder {
         let account = self.account_id.unwrap_or_else(|| "000000000000".to_owned());
         LocalSqs {
             engine: Engine::new(account, region, base),
+            latency: self.latency,
         }
     }
 }
@@ -333,6 +370,7 @@ impl LocalSqs {
     pub fn http_client(&self) -> LocalConnector {
         LocalConnector {
             engine: self.engine.clone(),
+            latency: self.latency,
         }
     }
 
