@@ -13,8 +13,9 @@ use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use http_body_util::BodyExt;
 
-use crate::engine::{Ctx, Engine, EngineResponse};
+use crate::engine::{Engine, EngineResponse};
 use crate::fault::FaultAction;
+use crate::gateway::{self, Incoming};
 use crate::latency::Latency;
 
 /// An [`HttpClient`] and [`HttpConnector`] that answers SQS requests from memory.
@@ -26,17 +27,6 @@ use crate::latency::Latency;
 pub struct LocalConnector {
     pub(crate) engine: Arc<Engine>,
     pub(crate) latency: Option<Latency>,
-}
-
-/// The access key id in a SigV4 `Authorization` header, used as the SenderId.
-fn access_key(auth: Option<&str>) -> Option<&str> {
-    let auth = auth?;
-    // The SDKs put Credential first; skip the substring search then.
-    let cred = match auth.strip_prefix("AWS4-HMAC-SHA256 Credential=") {
-        Some(cred) => cred,
-        None => auth.split("Credential=").nth(1)?,
-    };
-    cred.split('/').next().filter(|s| !s.is_empty())
 }
 
 pub(crate) fn to_http_response(resp: EngineResponse) -> Result<HttpResponse, ConnectorError> {
@@ -70,9 +60,16 @@ impl HttpConnector for LocalConnector {
                 body = SdkBody::from(streamed);
             }
             let body = body.bytes().unwrap_or_default();
-            let target = request.headers().get("x-amz-target").unwrap_or_default();
-            let sender =
-                access_key(request.headers().get("authorization")).unwrap_or(&engine.account);
+            let (path, query) = Incoming::split_uri(request.uri());
+            let incoming = Incoming {
+                method: request.method(),
+                path,
+                query,
+                headers: request.headers().iter().collect(),
+                body,
+                base_url: &engine.base_url,
+            };
+            let target = incoming.header("x-amz-target").unwrap_or_default();
             let op = target.strip_prefix("AmazonSQS.").unwrap_or(target);
             let fault = engine.faults.pick(op);
             match &fault {
@@ -89,11 +86,7 @@ impl HttpConnector for LocalConnector {
                 Some(FaultAction::Latency(d)) => tokio::time::sleep(*d).await,
                 Some(FaultAction::LoseResponse) | None => {}
             }
-            let ctx = Ctx {
-                base_url: &engine.base_url,
-                sender_id: sender,
-            };
-            let resp = engine.handle(target, body, &ctx).await;
+            let resp = gateway::route(&engine, &incoming).await;
             if fault == Some(FaultAction::LoseResponse) {
                 return Err(ConnectorError::timeout(
                     "weir-local: injected lost response".into(),
@@ -118,20 +111,5 @@ impl HttpClient for LocalConnector {
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
         Some(ConnectorMetadata::new("weir-local", None))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::access_key;
-
-    #[test]
-    fn access_key_is_read_from_sigv4_header() {
-        let h = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=host, Signature=abc";
-        assert_eq!(access_key(Some(h)), Some("AKIDEXAMPLE"));
-        let reordered = "AWS4-HMAC-SHA256 SignedHeaders=host, Credential=AKID2/20260101/us-east-1/sqs/aws4_request, Signature=abc";
-        assert_eq!(access_key(Some(reordered)), Some("AKID2"));
-        assert_eq!(access_key(Some("garbage")), None);
-        assert_eq!(access_key(None), None);
     }
 }

@@ -85,6 +85,7 @@ mod engine;
 mod error;
 mod fastparse;
 mod fault;
+mod gateway;
 mod json;
 mod latency;
 mod ops;

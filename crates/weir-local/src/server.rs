@@ -16,8 +16,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-use crate::engine::{Ctx, Engine, EngineResponse};
+use crate::engine::{Engine, EngineResponse};
 use crate::error::{ErrorKind, SqsError};
+use crate::gateway;
 
 /// Largest request body the server reads (a full 10-entry batch fits with room to spare).
 const MAX_BODY: usize = 4 * 1024 * 1024;
@@ -53,52 +54,43 @@ impl ServeHandle {
     }
 }
 
-fn sender_of(req: &Request<Incoming>, engine: &Engine) -> String {
-    req.headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split('/').next())
-        .filter(|s| !s.is_empty())
-        .map_or_else(|| engine.account.clone(), str::to_owned)
-}
-
 async fn answer(
     engine: Arc<Engine>,
     base_url: Arc<str>,
     req: Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let sender = sender_of(&req, &engine);
-    // Queue URLs point where the client reached us (the Host header), else the bound address.
+    // URLs in answers point where the client reached us (the Host header), else the
+    // bound address.
     let base_url: Arc<str> = req
         .headers()
         .get(hyper::header::HOST)
         .and_then(|h| h.to_str().ok())
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
         .map_or(base_url, |h| Arc::from(format!("http://{h}")));
-    let resp = match target {
-        None => EngineResponse::error(&SqsError::new(
-            ErrorKind::UnknownOperation,
-            "weir-local speaks the SQS JSON protocol only: send X-Amz-Target: AmazonSQS.<Operation> with a JSON body.",
+    let (parts, body) = req.into_parts();
+    let resp = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(body) => {
+            let body = body.to_bytes();
+            let uri = parts.uri.to_string();
+            let (path, query) = gateway::Incoming::split_uri(&uri);
+            let incoming = gateway::Incoming {
+                method: parts.method.as_str(),
+                path,
+                query,
+                headers: parts
+                    .headers
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+                    .collect(),
+                body: &body,
+                base_url: &base_url,
+            };
+            gateway::route(&engine, &incoming).await
+        }
+        Err(e) => EngineResponse::error(&SqsError::new(
+            ErrorKind::Serialization,
+            format!("could not read the request body (limit {MAX_BODY} bytes): {e}"),
         )),
-        Some(target) => match Limited::new(req.into_body(), MAX_BODY).collect().await {
-            Ok(body) => {
-                let ctx = Ctx {
-                    base_url: &base_url,
-                    sender_id: &sender,
-                };
-                engine.handle(&target, &body.to_bytes(), &ctx).await
-            }
-            Err(e) => EngineResponse::error(&SqsError::new(
-                ErrorKind::Serialization,
-                format!("could not read the request body (limit {MAX_BODY} bytes): {e}"),
-            )),
-        },
     };
     let (status, headers, body) = resp.into_parts();
     let mut out = Response::new(Full::new(Bytes::from(body)));
