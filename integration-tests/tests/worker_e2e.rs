@@ -73,7 +73,7 @@ async fn counts(client: &Client, url: &str) -> (u64, u64) {
     )
 }
 
-async fn run_until<T: Send + 'static>(
+async fn run_until<T: Send + Sync + 'static>(
     worker: Worker<T>,
     limit: Duration,
     done: impl Fn() -> bool,

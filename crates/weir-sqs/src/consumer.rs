@@ -168,6 +168,7 @@ impl ReceiveOptions {
 /// ```
 pub struct Consumer<T, C = Json> {
     queue: Queue,
+    queue_name: Arc<str>,
     codec: Arc<C>,
     _t: PhantomData<fn() -> T>,
 }
@@ -176,6 +177,7 @@ impl<T, C> Clone for Consumer<T, C> {
     fn clone(&self) -> Self {
         Self {
             queue: self.queue.clone(),
+            queue_name: Arc::clone(&self.queue_name),
             codec: Arc::clone(&self.codec),
             _t: PhantomData,
         }
@@ -205,6 +207,7 @@ impl<T, C> Consumer<T, C> {
     #[must_use]
     pub fn with_codec(queue: Queue, codec: C) -> Self {
         Self {
+            queue_name: Arc::from(queue.name()),
             queue,
             codec: Arc::new(codec),
             _t: PhantomData,
@@ -260,7 +263,7 @@ impl<T, C: Decode<T>> Consumer<T, C> {
             .messages
             .unwrap_or_default()
             .into_iter()
-            .map(|m| Message::from_sdk(m, &*self.codec, now))
+            .map(|m| Message::from_sdk(m, &*self.codec, now, Some(&self.queue_name)))
             .collect();
         span.record("messaging.batch.message_count", messages.len());
         let undecoded = messages.iter().filter(|m| !m.is_decoded()).count();

@@ -76,6 +76,8 @@ pub mod message;
 pub mod producer;
 pub mod queue;
 pub mod redrive;
+mod send;
+mod settle;
 pub mod spec;
 mod telemetry;
 pub mod validate;

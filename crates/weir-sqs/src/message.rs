@@ -2,9 +2,11 @@
 //! SQS metadata.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
+use tokio_util::sync::CancellationToken;
 
 use crate::attributes::{AttributeValue, Attributes};
 use crate::codec::{Decode, DecodeError, TYPE_TAG_ATTRIBUTE};
@@ -16,9 +18,21 @@ use crate::codec::{Decode, DecodeError, TYPE_TAG_ATTRIBUTE};
 /// fails the batch it came in. Acknowledge a message with its receipt handle
 /// (`Consumer::ack`, `Queue::delete_batch`).
 ///
+/// # Clone
+///
+/// Cloning is cheap, whatever `T` is: the body and the metadata are behind `Arc`s, so a
+/// retry layer can keep a copy of the request. Clones share the body and the
+/// [cancellation token](Self::cancellation).
+///
 /// `Debug` never prints the body.
 pub struct Message<T> {
-    body: Result<T, DecodeError>,
+    body: Arc<Result<T, DecodeError>>,
+    parts: Arc<Parts>,
+    cancel: CancellationToken,
+}
+
+/// Everything but the body, shared by clones.
+struct Parts {
     raw_body: String,
     message_id: String,
     receipt_handle: String,
@@ -31,18 +45,30 @@ pub struct Message<T> {
     attributes: Attributes,
     trace_header: Option<String>,
     received_at: tokio::time::Instant,
+    queue_name: Option<Arc<str>>,
+}
+
+impl<T> Clone for Message<T> {
+    fn clone(&self) -> Self {
+        Self {
+            body: Arc::clone(&self.body),
+            parts: Arc::clone(&self.parts),
+            cancel: self.cancel.clone(),
+        }
+    }
 }
 
 impl<T> fmt::Debug for Message<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let p = &*self.parts;
         f.debug_struct("Message")
-            .field("message_id", &self.message_id)
-            .field("receive_count", &self.receive_count)
+            .field("message_id", &p.message_id)
+            .field("receive_count", &p.receive_count)
             .field("decoded", &self.body.is_ok())
-            .field("body_len", &self.raw_body.len())
-            .field("group_id", &self.group_id)
-            .field("sequence_number", &self.sequence_number)
-            .field("attributes", &self.attributes.keys().collect::<Vec<_>>())
+            .field("body_len", &p.raw_body.len())
+            .field("group_id", &p.group_id)
+            .field("sequence_number", &p.sequence_number)
+            .field("attributes", &p.attributes.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -59,6 +85,7 @@ impl<T> Message<T> {
         m: aws_sdk_sqs::types::Message,
         codec: &C,
         received_at: tokio::time::Instant,
+        queue_name: Option<&Arc<str>>,
     ) -> Self {
         let (mut receive_count, mut sent_at, mut first_received_at) = (None, None, None);
         let (mut group_id, mut sequence_number, mut dedup_id, mut trace_header) =
@@ -88,19 +115,23 @@ impl<T> Message<T> {
             .and_then(AttributeValue::as_str);
         let body = codec.decode_tagged(&raw_body, tag);
         Self {
-            body,
-            raw_body,
-            message_id: m.message_id.unwrap_or_default(),
-            receipt_handle: m.receipt_handle.unwrap_or_default(),
-            receive_count: receive_count.unwrap_or(1),
-            sent_at,
-            first_received_at,
-            group_id,
-            sequence_number,
-            dedup_id,
-            trace_header,
-            attributes,
-            received_at,
+            body: Arc::new(body),
+            parts: Arc::new(Parts {
+                raw_body,
+                message_id: m.message_id.unwrap_or_default(),
+                receipt_handle: m.receipt_handle.unwrap_or_default(),
+                receive_count: receive_count.unwrap_or(1),
+                sent_at,
+                first_received_at,
+                group_id,
+                sequence_number,
+                dedup_id,
+                trace_header,
+                attributes,
+                received_at,
+                queue_name: queue_name.cloned(),
+            }),
+            cancel: CancellationToken::new(),
         }
     }
 
@@ -110,16 +141,21 @@ impl<T> Message<T> {
     ///
     /// The [`DecodeError`] when the body did not decode (a poison message).
     pub fn body(&self) -> Result<&T, &DecodeError> {
-        self.body.as_ref()
+        self.body.as_ref().as_ref()
     }
 
-    /// Takes the decoded body (or the decode error), consuming the message.
+    /// Takes the decoded body (or the decode error), consuming the message. The body
+    /// moves out when this is its only handle, and is cloned when a clone of the message
+    /// (a retry layer's copy, say) still shares it.
     ///
     /// # Errors
     ///
     /// The [`DecodeError`] when the body did not decode.
-    pub fn into_body(self) -> Result<T, DecodeError> {
-        self.body
+    pub fn into_body(self) -> Result<T, DecodeError>
+    where
+        T: Clone,
+    {
+        Arc::try_unwrap(self.body).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// Whether the body decoded.
@@ -131,68 +167,71 @@ impl<T> Message<T> {
     /// The body as SQS delivered it.
     #[must_use]
     pub fn raw_body(&self) -> &str {
-        &self.raw_body
+        &self.parts.raw_body
     }
 
     /// SQS's message id.
     #[must_use]
     pub fn message_id(&self) -> &str {
-        &self.message_id
+        &self.parts.message_id
     }
 
     /// The receipt handle of this receive, used to delete it or change its visibility.
     #[must_use]
     pub fn receipt_handle(&self) -> &str {
-        &self.receipt_handle
+        &self.parts.receipt_handle
     }
 
     /// How many times the message has been received, this time included
     /// (`ApproximateReceiveCount`).
     #[must_use]
     pub fn receive_count(&self) -> u32 {
-        self.receive_count
+        self.parts.receive_count
     }
 
     /// When the message was sent (`SentTimestamp`).
     #[must_use]
     pub fn sent_at(&self) -> Option<SystemTime> {
-        self.sent_at
+        self.parts.sent_at
     }
 
     /// When the message was first received (`ApproximateFirstReceiveTimestamp`).
     #[must_use]
     pub fn first_received_at(&self) -> Option<SystemTime> {
-        self.first_received_at
+        self.parts.first_received_at
     }
 
     /// The message group id (FIFO queues, and fair standard queues).
     #[must_use]
     pub fn group_id(&self) -> Option<&str> {
-        self.group_id.as_deref()
+        self.parts.group_id.as_deref()
     }
 
     /// The sequence number (FIFO queues).
     #[must_use]
     pub fn sequence_number(&self) -> Option<&str> {
-        self.sequence_number.as_deref()
+        self.parts.sequence_number.as_deref()
     }
 
     /// The deduplication id (FIFO queues).
     #[must_use]
     pub fn dedup_id(&self) -> Option<&str> {
-        self.dedup_id.as_deref()
+        self.parts.dedup_id.as_deref()
     }
 
     /// The message attributes (user attributes, not system attributes).
     #[must_use]
     pub fn attributes(&self) -> &Attributes {
-        &self.attributes
+        &self.parts.attributes
     }
 
     /// One message attribute's string value.
     #[must_use]
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).and_then(AttributeValue::as_str)
+        self.parts
+            .attributes
+            .get(name)
+            .and_then(AttributeValue::as_str)
     }
 
     /// The type tag ([`TYPE_TAG_ATTRIBUTE`]), if the producer set one.
@@ -210,31 +249,65 @@ impl<T> Message<T> {
     /// The X-Ray trace header (`AWSTraceHeader` system attribute).
     #[must_use]
     pub fn trace_header(&self) -> Option<&str> {
-        self.trace_header.as_deref()
+        self.parts.trace_header.as_deref()
     }
 
-    /// When this process received the message (tokio's clock), to track its lease.
+    /// When the receive that brought this message returned (tokio's clock): its
+    /// visibility timeout runs from about then.
     #[must_use]
     pub fn received_at(&self) -> tokio::time::Instant {
-        self.received_at
+        self.parts.received_at
     }
 
-    /// Maps the decoded body, keeping everything else.
-    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Message<U> {
+    /// The name of the queue it was received from.
+    #[must_use]
+    pub fn queue_name(&self) -> Option<&str> {
+        self.parts.queue_name.as_deref()
+    }
+
+    /// The token that fires when the work on this message should stop. A worker fires
+    /// it when the message's lease is lost, when a timeout layer gives up on it, and
+    /// when shutdown stops waiting; pass it (or a child) to tasks the handler spawns.
+    /// A message from [`Consumer::receive`](crate::Consumer::receive) has a token of
+    /// its own that only its holder cancels.
+    #[must_use]
+    pub fn cancellation(&self) -> &CancellationToken {
+        &self.cancel
+    }
+
+    /// The same message with another cancellation token (the worker gives each
+    /// message a child of its shutdown token).
+    #[must_use]
+    pub fn with_cancellation(mut self, token: CancellationToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// The same message with another body (or decode error): the metadata and the
+    /// token are kept. Decoding a body again (a router decoding into its route's type,
+    /// an envelope unwrapped) goes through here.
+    #[must_use]
+    pub fn with_body<U>(self, body: Result<U, DecodeError>) -> Message<U> {
         Message {
-            body: self.body.map(f),
-            raw_body: self.raw_body,
-            message_id: self.message_id,
-            receipt_handle: self.receipt_handle,
-            receive_count: self.receive_count,
-            sent_at: self.sent_at,
-            first_received_at: self.first_received_at,
-            group_id: self.group_id,
-            sequence_number: self.sequence_number,
-            dedup_id: self.dedup_id,
-            attributes: self.attributes,
-            trace_header: self.trace_header,
-            received_at: self.received_at,
+            body: Arc::new(body),
+            parts: self.parts,
+            cancel: self.cancel,
+        }
+    }
+
+    /// Maps the decoded body, keeping everything else (the body is cloned first when a
+    /// clone of the message still shares it; see [`into_body`](Self::into_body)).
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Message<U>
+    where
+        T: Clone,
+    {
+        let parts = self.parts;
+        let cancel = self.cancel;
+        let body = Arc::try_unwrap(self.body).unwrap_or_else(|shared| (*shared).clone());
+        Message {
+            body: Arc::new(body.map(f)),
+            parts,
+            cancel,
         }
     }
 }
@@ -264,7 +337,7 @@ mod tests {
                     .unwrap(),
             )
             .build();
-        let msg: Message<u32> = Message::from_sdk(m, &Json, tokio::time::Instant::now());
+        let msg: Message<u32> = Message::from_sdk(m, &Json, tokio::time::Instant::now(), None);
         assert!(msg.body().is_err());
         assert_eq!(msg.raw_body(), "not json");
         assert_eq!(msg.receive_count(), 3);
@@ -279,5 +352,33 @@ mod tests {
             !format!("{msg:?}").contains("not json"),
             "Debug hides the body"
         );
+    }
+
+    #[test]
+    fn clones_share_body_and_token_and_bodies_can_be_replaced() {
+        #[derive(Debug, PartialEq)]
+        struct NotClone(u32);
+        let m = aws_sdk_sqs::types::Message::builder()
+            .message_id("m1")
+            .receipt_handle("r1")
+            .body("7")
+            .build();
+        let queue: Arc<str> = Arc::from("orders");
+        let msg: Message<u32> =
+            Message::from_sdk(m, &Json, tokio::time::Instant::now(), Some(&queue));
+        assert_eq!(msg.queue_name(), Some("orders"));
+        let copy = msg.clone();
+        assert!(std::ptr::eq(msg.body().unwrap(), copy.body().unwrap()));
+        msg.cancellation().cancel();
+        assert!(copy.cancellation().is_cancelled(), "clones share the token");
+        let fresh = copy.with_cancellation(CancellationToken::new());
+        assert!(!fresh.cancellation().is_cancelled());
+        // Shared: into_body clones; alone, it moves.
+        assert_eq!(fresh.clone().into_body().ok(), Some(7));
+        let other: Message<NotClone> = fresh.with_body(Ok(NotClone(8)));
+        let again = other.clone();
+        assert_eq!(again.body().ok(), Some(&NotClone(8)));
+        assert_eq!(again.message_id(), "m1");
+        assert_eq!(msg.map(|n| n + 1).into_body().ok(), Some(8));
     }
 }

@@ -13,7 +13,8 @@ use crate::attributes::{AttributeValue, Attributes, to_sdk_map};
 use crate::batch::{self, EntryResult, RetryConfig};
 use crate::codec::{Encode, Json, TYPE_TAG_ATTRIBUTE};
 use crate::error::{Error, Result};
-use crate::queue::{Queue, entry_failure, secs_i32};
+use crate::queue::{Queue, secs_i32};
+use crate::settle::entry_failure;
 use crate::telemetry::OpType;
 use crate::validate::{self, MAX_BATCH_ENTRIES};
 
@@ -89,6 +90,13 @@ pub struct SendOutput {
 }
 
 impl SendOutput {
+    pub(crate) fn new(message_id: String, sequence_number: Option<String>) -> Self {
+        Self {
+            message_id,
+            sequence_number,
+        }
+    }
+
     /// SQS's message id.
     #[must_use]
     pub fn message_id(&self) -> &str {
@@ -391,35 +399,7 @@ impl<T, C: Encode<T>> Producer<T, C> {
     }
 
     pub(crate) async fn send_prepared(&self, p: Prepared) -> Result<SendOutput> {
-        let span = self.queue.span("SendMessage", OpType::Send);
-        if self.log_bodies {
-            tracing::trace!(parent: &span, body = %p.body, "sending message");
-        }
-        let attrs = if p.attributes.is_empty() {
-            None
-        } else {
-            Some(to_sdk_map(&p.attributes)?)
-        };
-        let out = self
-            .queue
-            .client()
-            .send_message()
-            .queue_url(self.queue.url())
-            .message_body(p.body)
-            .set_delay_seconds(p.delay.map(secs_i32))
-            .set_message_group_id(p.group_id)
-            .set_message_deduplication_id(p.dedup_id)
-            .set_message_attributes(attrs)
-            .send()
-            .instrument(span.clone())
-            .await
-            .map_err(|e| self.queue.sdk_err("SendMessage", e, &span))?;
-        let message_id = out.message_id.unwrap_or_default();
-        span.record("messaging.message.id", message_id.as_str());
-        Ok(SendOutput {
-            message_id,
-            sequence_number: out.sequence_number,
-        })
+        self.queue.send_prepared(p, self.log_bodies).await
     }
 
     /// Sends messages with `SendMessageBatch`: split by 10 entries and by the queue's

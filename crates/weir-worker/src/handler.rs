@@ -203,7 +203,7 @@ where
 /// # let _ = service;
 /// ```
 #[async_trait::async_trait]
-pub trait Handler<T>: Send + Sync + 'static {
+pub trait Handler<T: Send + Sync + 'static>: Send + Sync + 'static {
     /// Handles one message.
     ///
     /// # Errors
@@ -213,7 +213,7 @@ pub trait Handler<T>: Send + Sync + 'static {
 }
 
 #[async_trait::async_trait]
-impl<T: Send + 'static, H: Handler<T> + ?Sized> Handler<T> for Arc<H> {
+impl<T: Send + Sync + 'static, H: Handler<T> + ?Sized> Handler<T> for Arc<H> {
     async fn handle(&self, message: Message<T>) -> Result<(), HandlerError> {
         (**self).handle(message).await
     }
@@ -250,7 +250,7 @@ pub fn handler_service<H>(handler: H) -> HandlerService<H> {
 
 impl<T, H> tower::Service<Message<T>> for HandlerService<H>
 where
-    T: Send + 'static,
+    T: Send + Sync + 'static,
     H: Handler<T>,
 {
     type Response = ();

@@ -65,7 +65,7 @@ impl fmt::Debug for Router {
 
 fn typed<U, S>(service: S) -> Route
 where
-    U: DeserializeOwned + Send + 'static,
+    U: DeserializeOwned + Send + Sync + 'static,
     S: Service<Message<U>> + Clone + Send + Sync + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -99,7 +99,7 @@ impl Router {
     #[must_use]
     pub fn route<U, S>(mut self, tag: impl Into<String>, service: S) -> Self
     where
-        U: DeserializeOwned + Send + 'static,
+        U: DeserializeOwned + Send + Sync + 'static,
         S: Service<Message<U>> + Clone + Send + Sync + 'static,
         S::Future: Send + 'static,
         S::Error: Into<BoxError>,

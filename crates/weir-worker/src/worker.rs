@@ -58,7 +58,7 @@ impl<T> fmt::Debug for Worker<T> {
     }
 }
 
-impl<T: Send + 'static> Worker<T> {
+impl<T: Send + Sync + 'static> Worker<T> {
     /// Starts building a worker for `queue`. Its cached attributes (FIFO, visibility
     /// timeout, redrive policy) are read by `build()`; messages are decoded with
     /// [`Json`] unless [`codec`](WorkerBuilder::codec) says otherwise.
@@ -246,7 +246,7 @@ impl<T, C> fmt::Debug for WorkerBuilder<T, C> {
     }
 }
 
-impl<T: Send + 'static, C> WorkerBuilder<T, C> {
+impl<T: Send + Sync + 'static, C> WorkerBuilder<T, C> {
     /// The handler: any `tower::Service<Message<T>>` whose error converts into a
     /// [`BoxError`], with whatever layers around it. Its response is ignored; its error
     /// decides the message's fate (see [`HandlerError`](crate::HandlerError)).
@@ -445,7 +445,7 @@ fn check(
     }
 }
 
-impl<T: Send + 'static, C: Decode<T>> WorkerBuilder<T, C> {
+impl<T: Send + Sync + 'static, C: Decode<T>> WorkerBuilder<T, C> {
     /// Checks every setting, against SQS's limits and the queue's attributes.
     ///
     /// # Errors
@@ -631,7 +631,7 @@ struct ConsumerSource<T, C> {
     consumer: Consumer<T, C>,
 }
 
-impl<T: Send + 'static, C: Decode<T>> Source<Message<T>> for ConsumerSource<T, C> {
+impl<T: Send + Sync + 'static, C: Decode<T>> Source<Message<T>> for ConsumerSource<T, C> {
     fn receive(
         &self,
         options: ReceiveOptions,

@@ -78,6 +78,15 @@ impl<T> Cancellable for WithCancellation<T> {
     }
 }
 
+/// A received SQS message carries its own token
+/// ([`Message::cancellation`](weir_sqs::Message::cancellation)): a worker fires it when
+/// the lease is lost or shutdown stops waiting, and a timeout fires it too.
+impl<T> Cancellable for weir_sqs::Message<T> {
+    fn cancellation_token(&self) -> Option<&CancellationToken> {
+        Some(self.cancellation())
+    }
+}
+
 impl Cancellable for CancellationToken {
     fn cancellation_token(&self) -> Option<&CancellationToken> {
         Some(self)

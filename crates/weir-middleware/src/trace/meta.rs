@@ -40,15 +40,14 @@ pub trait MessageMeta {
     }
 }
 
-/// A received SQS message. It does not know its queue's name: give it to
-/// [`TraceLayer::with_queue_name`](super::TraceLayer::with_queue_name).
+/// A received SQS message, with the name of the queue it came from.
 impl<T> MessageMeta for weir_sqs::Message<T> {
     fn message_id(&self) -> Option<&str> {
         Some(Self::message_id(self))
     }
 
     fn queue_name(&self) -> Option<&str> {
-        None
+        Self::queue_name(self)
     }
 
     fn traceparent(&self) -> Option<&str> {

@@ -10,5 +10,6 @@ mod consumer;
 mod producer;
 mod queue;
 mod redrive;
+mod settle;
 mod spec;
 mod tracing;

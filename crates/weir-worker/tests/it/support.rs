@@ -130,7 +130,7 @@ impl Env {
 
 /// Runs `worker` until `done()` is true (checked every 10 ms of tokio time, up to
 /// `limit`), then shuts it down and returns the report.
-pub async fn run_until_done<T: Send + 'static>(
+pub async fn run_until_done<T: Send + Sync + 'static>(
     worker: Worker<T>,
     limit: Duration,
     done: impl Fn() -> bool,
@@ -151,7 +151,7 @@ pub async fn run_until_done<T: Send + 'static>(
 }
 
 /// Spawns the worker and returns its handle and join handle.
-pub fn spawn<T: Send + 'static>(
+pub fn spawn<T: Send + Sync + 'static>(
     worker: Worker<T>,
 ) -> (WorkerHandle, tokio::task::JoinHandle<WorkerReport>) {
     let handle = worker.handle();
