@@ -378,7 +378,7 @@ mod tests {
         let other: Message<NotClone> = fresh.with_body(Ok(NotClone(8)));
         let again = other.clone();
         assert_eq!(again.body().ok(), Some(&NotClone(8)));
-        assert_eq!(again.message_id(), "m1");
+        assert_eq!(other.message_id(), "m1");
         assert_eq!(msg.map(|n| n + 1).into_body().ok(), Some(8));
     }
 }
