@@ -34,6 +34,9 @@ pub struct Message<T> {
 /// Everything but the body, shared by clones.
 struct Parts {
     raw_body: String,
+    /// The body as SQS delivered it, when it differs from the payload in `raw_body`
+    /// (an envelope unwrapped, an offloaded payload fetched).
+    sqs_body: Option<String>,
     message_id: String,
     receipt_handle: String,
     receive_count: u32,
@@ -118,6 +121,7 @@ impl<T> Message<T> {
             body: Arc::new(body),
             parts: Arc::new(Parts {
                 raw_body,
+                sqs_body: None,
                 message_id: m.message_id.unwrap_or_default(),
                 receipt_handle: m.receipt_handle.unwrap_or_default(),
                 receive_count: receive_count.unwrap_or(1),
@@ -164,10 +168,21 @@ impl<T> Message<T> {
         self.body.is_ok()
     }
 
-    /// The body as SQS delivered it.
+    /// The payload the body was decoded from: the body as SQS delivered it, or what
+    /// was inside it (an envelope's payload, an offloaded object).
     #[must_use]
     pub fn raw_body(&self) -> &str {
         &self.parts.raw_body
+    }
+
+    /// The body exactly as SQS delivered it (an envelope or a pointer included): what a
+    /// dead-letter copy carries, so that a redrive delivers the same message again.
+    #[must_use]
+    pub fn sqs_body(&self) -> &str {
+        self.parts
+            .sqs_body
+            .as_deref()
+            .unwrap_or(&self.parts.raw_body)
     }
 
     /// SQS's message id.
