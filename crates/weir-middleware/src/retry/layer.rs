@@ -1,14 +1,16 @@
 use tower::Layer;
 
-use super::RetryPolicy;
+use super::{BoxErrors, RetryPolicy};
 
-/// A service retried under a [`RetryPolicy`]: tower's own `Retry`.
-pub type Retry<S> = tower::retry::Retry<RetryPolicy, S>;
+/// A service retried under a [`RetryPolicy`]: tower's own `Retry`, over the service with
+/// its errors boxed.
+pub type Retry<S> = tower::retry::Retry<RetryPolicy, BoxErrors<S>>;
 
 /// Retries calls under a [`RetryPolicy`].
 ///
 /// The inner service must be `Clone`, and so must requests (see the
-/// [module docs](super)).
+/// [module docs](super)); its error may be any error that converts into
+/// [`BoxError`](crate::BoxError).
 ///
 /// # Examples
 ///
@@ -64,6 +66,6 @@ impl<S> Layer<S> for RetryLayer {
     type Service = Retry<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        tower::retry::Retry::new(self.policy.clone(), inner)
+        tower::retry::Retry::new(self.policy.clone(), BoxErrors::new(inner))
     }
 }

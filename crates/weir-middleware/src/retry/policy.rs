@@ -9,7 +9,7 @@ use tower::retry::Policy;
 use tower::retry::budget::{Budget, TpsBudget};
 
 use crate::BoxError;
-use crate::classify::{ErrorPredicate, ErrorRef};
+use crate::classify::{self, Action, ErrorPredicate, ErrorRef};
 
 /// A [`tower::retry::Policy`]: exponential backoff with jitter (from backon's
 /// [`ExponentialBuilder`]), a maximum number of attempts, a maximum elapsed time, a retry
@@ -18,7 +18,7 @@ use crate::classify::{ErrorPredicate, ErrorRef};
 /// A failed attempt is retried when all of these hold:
 /// 1. the attempts so far are fewer than `max_attempts`;
 /// 2. the shutdown token (if any) has not fired;
-/// 3. the predicate accepts the error;
+/// 3. the error is not a reject ([`classify::action`]), and the predicate accepts it;
 /// 4. a delay is left: the error's `retry_after`, else the backoff's next delay;
 /// 5. the request's elapsed time plus that delay stays within `max_elapsed`;
 /// 6. the budget grants a withdrawal.
@@ -98,7 +98,7 @@ impl RetryPolicy {
         {
             return None;
         }
-        if !config.predicate.matches(err) {
+        if matches!(classify::action(err), Some(Action::Reject)) || !config.predicate.matches(err) {
             return None;
         }
         let backoff = self.backoff.get_or_insert_with(|| config.backoff.build());

@@ -195,3 +195,43 @@ fn bad_config_is_rejected() {
         Err(E::Budget { .. })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn handler_errors_decide_rejects_and_waits() {
+    use crate::classify::HandlerError;
+    let policy = RetryPolicy::builder()
+        .max_attempts(3)
+        .min_delay(Duration::from_millis(100))
+        .jitter(false)
+        // A predicate that retries everything still never retries a reject.
+        .predicate(ErrorPredicate::new(|_| true))
+        .build()
+        .unwrap();
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let c = Arc::clone(&calls);
+    let rejecting = tower::service_fn(move |()| {
+        c.lock().unwrap().push(Instant::now());
+        std::future::ready(Err::<(), _>(HandlerError::reject("bad order")))
+    });
+    let svc = tower::Layer::layer(&RetryLayer::new(policy.clone()), rejecting);
+    let err = svc.oneshot(()).await.unwrap_err();
+    assert_eq!(err.to_string(), "bad order");
+    assert_eq!(calls.lock().unwrap().len(), 1, "a reject is tried once");
+
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let c = Arc::clone(&calls);
+    let busy = tower::service_fn(move |()| {
+        c.lock().unwrap().push(Instant::now());
+        std::future::ready(Err::<(), _>(HandlerError::retry_after(
+            Duration::from_secs(2),
+            "busy",
+        )))
+    });
+    let svc = tower::Layer::layer(&RetryLayer::new(policy), busy);
+    svc.oneshot(()).await.unwrap_err();
+    assert_eq!(
+        gaps(&calls),
+        [Duration::from_secs(2), Duration::from_secs(2)],
+        "retry_after replaces the backoff"
+    );
+}
