@@ -139,6 +139,32 @@ impl<T> Message<T> {
         }
     }
 
+    /// A message from one the SDK received by other means (your own `ReceiveMessage`
+    /// call, a test's canned response), decoded with `codec`, received now. It has no
+    /// queue name and a fresh cancellation token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_sqs::{Json, Message};
+    ///
+    /// let sdk = aws_sdk_sqs::types::Message::builder()
+    ///     .message_id("m-1")
+    ///     .receipt_handle("r-1")
+    ///     .body("42")
+    ///     .build();
+    /// let msg: Message<u32> = Message::from_sdk_message(sdk, &Json);
+    /// assert_eq!(msg.body().ok(), Some(&42));
+    /// assert_eq!(msg.receive_count(), 1);
+    /// ```
+    #[must_use]
+    pub fn from_sdk_message<C: Decode<T> + ?Sized>(
+        m: aws_sdk_sqs::types::Message,
+        codec: &C,
+    ) -> Self {
+        Self::from_sdk(m, codec, tokio::time::Instant::now(), None)
+    }
+
     /// The decoded body, or why it could not be decoded.
     ///
     /// # Errors
