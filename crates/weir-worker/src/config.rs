@@ -5,9 +5,10 @@ use std::time::Duration;
 /// How acks are batched into `DeleteMessageBatch` calls.
 ///
 /// A batch is sent when it holds `max_batch` entries, or `interval` after its first
-/// entry arrived, whichever comes first. On FIFO queues acks are never delayed (the
-/// next message of a group is only delivered once the previous one is deleted): each
-/// batch holds what is ready at that moment.
+/// entry arrived, whichever comes first, on standard and FIFO queues alike: acks of
+/// different FIFO groups share calls. (A FIFO group's later messages are delivered once
+/// the earlier ones are deleted; the worker starts the next message of a group it
+/// holds as soon as the previous one succeeded, without waiting for its delete.)
 ///
 /// A message keeps its [`Lease`] until its delete completes. Failed deletes are retried
 /// with exponential backoff (100 ms doubling to 5 s) for as long as the lease keeps the
@@ -149,10 +150,17 @@ impl Lease {
 
 /// Where rejected, undecodable and exhausted messages go.
 ///
-/// The message is sent there with its body, up to 6 of its attributes, and four more
-/// naming the reason (`weir.dlq.reason`: `rejected`, `decode_failed`, `max_attempts`),
-/// the error (`weir.dlq.error`), the attempt count (`weir.dlq.attempts`) and the source
-/// queue (`weir.dlq.source`). The original is deleted only after that send succeeded.
+/// The message is sent there with its body exactly as it was delivered, its attributes,
+/// and attributes naming the reason (`weir.dlq.reason`: `rejected`, `decode_failed`,
+/// `max_attempts`), the error (`weir.dlq.error`), the attempt count
+/// (`weir.dlq.attempts`) and the source queue (`weir.dlq.source`). The copy always
+/// fits the dead-letter queue's size limit: when it would not, the original attributes
+/// are dropped first (largest first), then the error text is shortened, never the body,
+/// and `weir.dlq.dropped` says what was left out. The original is deleted only after
+/// that send succeeded.
+///
+/// Built from a [`Queue`](weir_sqs::Queue), the worker knows the dead-letter queue's own
+/// `MaximumMessageSize`; from a URL, it assumes SQS's 1 MiB.
 ///
 /// # Examples
 ///
@@ -160,11 +168,12 @@ impl Lease {
 /// use weir_worker::DeadLetter;
 ///
 /// let dlq = DeadLetter::new("https://sqs.us-east-1.amazonaws.com/123456789012/orders-dlq");
-/// # let _ = dlq;
+/// assert!(dlq.url().ends_with("orders-dlq"));
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct DeadLetter {
     pub(crate) url: String,
+    pub(crate) queue: Option<weir_sqs::Queue>,
 }
 
 impl DeadLetter {
@@ -172,7 +181,10 @@ impl DeadLetter {
     /// queue's dead-letter queue must be FIFO too.
     #[must_use]
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into() }
+        Self {
+            url: url.into(),
+            queue: None,
+        }
     }
 
     /// The dead-letter queue's URL.
@@ -184,6 +196,15 @@ impl DeadLetter {
 
 impl From<&weir_sqs::Queue> for DeadLetter {
     fn from(queue: &weir_sqs::Queue) -> Self {
-        Self::new(queue.url())
+        Self {
+            url: queue.url().to_owned(),
+            queue: Some(queue.clone()),
+        }
+    }
+}
+
+impl From<weir_sqs::Queue> for DeadLetter {
+    fn from(queue: weir_sqs::Queue) -> Self {
+        Self::from(&queue)
     }
 }

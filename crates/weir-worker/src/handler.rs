@@ -1,127 +1,19 @@
-//! What a handler returns, and the adapters that turn closures and structs into the
-//! `tower::Service` the worker drives.
+//! The adapters that turn closures and structs into the `tower::Service` the worker
+//! drives, and the task-local cancellation token.
+//!
+//! What a handler returns, [`HandlerError`], lives in weir-middleware beside the one
+//! classification of errors that the retry layer and the worker share.
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use weir_sqs::Message;
 
-/// A type-erased error, as tower layers return them.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
-
-/// What the worker does with a message whose handler failed.
-///
-/// Read it from [`HandlerError::action`]. Any error that is not a [`HandlerError`] is
-/// treated as [`Action::Retry`] with no explicit delay.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Action {
-    /// Try again later: the message's visibility is changed to the retry policy's
-    /// backoff for its receive count, or to `after` when it is set.
-    Retry {
-        /// The delay the handler asked for, instead of the policy's backoff.
-        after: Option<Duration>,
-    },
-    /// Never try again: the message goes to the dead-letter queue (when one is
-    /// configured), then is deleted.
-    Reject,
-}
-
-/// The error a handler returns to say what should happen to its message.
-///
-/// # Examples
-///
-/// ```
-/// use std::time::Duration;
-/// use weir_worker::{Action, HandlerError};
-///
-/// let e = HandlerError::retry_after(Duration::from_secs(30), "downstream is busy");
-/// assert_eq!(e.action(), Action::Retry { after: Some(Duration::from_secs(30)) });
-///
-/// let e = HandlerError::reject("order id is negative");
-/// assert_eq!(e.action(), Action::Reject);
-/// assert_eq!(e.to_string(), "order id is negative");
-/// ```
-pub struct HandlerError {
-    action: Action,
-    source: BoxError,
-}
-
-impl HandlerError {
-    /// A transient failure: retry after the policy's backoff.
-    pub fn retry(error: impl Into<BoxError>) -> Self {
-        Self {
-            action: Action::Retry { after: None },
-            source: error.into(),
-        }
-    }
-
-    /// A transient failure that should be retried after `after` (capped at SQS's 12 h).
-    pub fn retry_after(after: Duration, error: impl Into<BoxError>) -> Self {
-        Self {
-            action: Action::Retry { after: Some(after) },
-            source: error.into(),
-        }
-    }
-
-    /// A permanent failure: dead-letter the message, then delete it.
-    pub fn reject(error: impl Into<BoxError>) -> Self {
-        Self {
-            action: Action::Reject,
-            source: error.into(),
-        }
-    }
-
-    /// What the worker will do with the message.
-    #[must_use]
-    pub fn action(&self) -> Action {
-        self.action
-    }
-
-    /// The underlying error.
-    #[must_use]
-    pub fn into_inner(self) -> BoxError {
-        self.source
-    }
-}
-
-impl fmt::Debug for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HandlerError")
-            .field("action", &self.action)
-            .field("source", &self.source)
-            .finish()
-    }
-}
-
-impl fmt::Display for HandlerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.source, f)
-    }
-}
-
-impl std::error::Error for HandlerError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&*self.source)
-    }
-}
-
-/// Reads the action out of any handler error: a [`HandlerError`] (possibly wrapped by a
-/// layer that keeps it as its `source`) says so itself; anything else is a retry.
-pub(crate) fn classify(error: &BoxError) -> Action {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(&**error);
-    while let Some(e) = current {
-        if let Some(h) = e.downcast_ref::<HandlerError>() {
-            return h.action;
-        }
-        current = e.source();
-    }
-    Action::Retry { after: None }
-}
+pub use weir_middleware::BoxError;
+pub use weir_middleware::classify::{Action, HandlerError};
 
 /// A `tower::Service` made from an async closure; see [`handler_fn`].
 #[derive(Clone)]
@@ -271,15 +163,17 @@ tokio::task_local! {
     static CANCEL: tokio_util::sync::CancellationToken;
 }
 
-/// The cancellation token of the message being handled by the current task, if any.
+/// The cancellation token of the message being handled by the current task, if any:
+/// sugar for [`Message::cancellation`], which layers and spawned tasks see too.
 ///
 /// The worker fires it when the message's lease is lost (an extension failed, or the
-/// lease reached its maximum length) and when shutdown gives up waiting. Right after
-/// firing it, the worker drops the handler's future; the token is for work the handler
-/// started elsewhere (spawned tasks, blocking threads) to notice and stop.
+/// lease reached its maximum length), when the handler timeout runs out, and when
+/// shutdown gives up waiting. Right after firing it, the worker drops the handler's
+/// future; the token is for work the handler started elsewhere (spawned tasks, blocking
+/// threads) to notice and stop.
 ///
-/// Returns `None` outside a handler, or in a task the handler spawned (pass the token
-/// along yourself).
+/// Returns `None` outside the handler's future (in a layer's `call`, or in a task the
+/// handler spawned): use the message's own token there.
 ///
 /// # Examples
 ///
@@ -314,10 +208,6 @@ pub(crate) async fn with_cancellation<F: Future>(
 mod tests {
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("wrapped")]
-    struct Wrapper(#[source] HandlerError);
-
     /// `Handler` stays object-safe, and a shared trait object is itself a handler.
     #[test]
     fn handler_is_object_safe() {
@@ -333,23 +223,5 @@ mod tests {
         fn assert_service<S: tower::Service<Message<u8>> + Send + Clone>(_: &S) {}
         assert_service(&service);
         assert!(format!("{service:?}").contains("HandlerService"));
-    }
-
-    #[test]
-    fn classify_finds_handler_errors_through_sources() {
-        let e: BoxError = Box::new(HandlerError::reject("bad"));
-        assert_eq!(classify(&e), Action::Reject);
-        let e: BoxError = Box::new(Wrapper(HandlerError::retry_after(
-            Duration::from_secs(3),
-            "later",
-        )));
-        assert_eq!(
-            classify(&e),
-            Action::Retry {
-                after: Some(Duration::from_secs(3))
-            }
-        );
-        let e: BoxError = "plain".into();
-        assert_eq!(classify(&e), Action::Retry { after: None });
     }
 }

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 #[non_exhaustive]
 pub struct Health {
     /// The worker is running (between the start of `run_until` and the end of its
-    /// shutdown).
+    /// shutdown), and none of its own tasks failed.
     pub live: bool,
     /// The worker is live, not paused, not shutting down, its last receive succeeded
     /// and its last delete (ack) did not fail. False while receives fail, and while
@@ -25,6 +25,9 @@ pub struct Health {
     pub last_successful_poll: Option<Instant>,
     /// Messages received and not yet finished (handled and acked, or given back).
     pub in_flight: usize,
+    /// Why the worker failed, when one of its own tasks did (it then shuts down):
+    /// neither live nor ready from then on.
+    pub failure: Option<String>,
 }
 
 pub(crate) struct HealthState {
@@ -41,6 +44,7 @@ pub(crate) struct HealthState {
     pub(crate) shutdown: CancellationToken,
     /// Messages held (received and not finished).
     pub(crate) held: Arc<AtomicUsize>,
+    failure: std::sync::Mutex<Option<String>>,
 }
 
 impl HealthState {
@@ -55,7 +59,16 @@ impl HealthState {
             paused: watch::Sender::new(false),
             shutdown: CancellationToken::new(),
             held: Arc::new(AtomicUsize::new(0)),
+            failure: std::sync::Mutex::new(None),
         }
+    }
+
+    /// One of the worker's own tasks failed.
+    pub(crate) fn set_failed(&self, why: &str) {
+        self.failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(|| why.to_owned());
     }
 
     pub(crate) fn poll_ok(&self) {
@@ -90,7 +103,12 @@ impl HealthState {
     }
 
     fn snapshot(&self) -> Health {
-        let live = self.live.load(Ordering::Relaxed);
+        let failure = self
+            .failure
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let live = self.live.load(Ordering::Relaxed) && failure.is_none();
         let paused = *self.paused.borrow();
         let failing =
             self.failing.load(Ordering::Relaxed) || self.acks_failing.load(Ordering::Relaxed);
@@ -105,6 +123,7 @@ impl HealthState {
             paused,
             last_successful_poll,
             in_flight: self.held.load(Ordering::Relaxed),
+            failure,
         }
     }
 }

@@ -42,36 +42,78 @@
 //!
 //! # The message path
 //!
+//! Each step is a file of this crate:
+//!
 //! ```text
-//!  slots (concurrency) ─► rate limiter ─► pollers × k: ReceiveMessage(min(10, free slots))
-//!                                              │ decode (Codec)
-//!                                              ▼
-//!  dispatcher: waits for the service to be ready; FIFO: one message per group at a time
-//!                                              │
-//!  handler: inline if it finishes at once, else its own task; panics caught;
-//!  lease task keeps waiting and running messages invisible (ChangeMessageVisibilityBatch),
-//!  and cancels the handler when an extension fails
-//!                                              │
-//!    ├─ Ok ────────────────────► ack buffer ─► DeleteMessageBatch (≤ 10 entries, ≤ 50 ms;
-//!    │                             the lease holds until the delete completes, failed
-//!    │                             deletes are retried with backoff while it holds)
-//!    ├─ retry / other error ───► ChangeMessageVisibility(backoff(receive count))
-//!    ├─ panic ─────────────────► same as retry
-//!    ├─ reject / undecodable ──► SendMessage(DLQ, weir.dlq.* attributes) ─► then delete
-//!    ├─ max attempts reached ──► same as reject
-//!    └─ lease lost ────────────► nothing: SQS delivers it again
-//!  FIFO: a failure releases the rest of its group in hand (visibility 0), so order holds.
+//!  receive.rs   pollers × k: slots (concurrency) ─► rate limit ─► ReceiveMessage(min(10, free))
+//!               ─► decode (codec.rs: a panicking decoder is a decode error)
+//!  lease/       the batch's leases registered in one go; lease/extend.rs keeps held
+//!               messages invisible (ChangeMessageVisibilityBatch) and fires a message's
+//!               token when its lease is lost
+//!  start.rs     poll_ready + call on the poller's own clone of the handler
+//!  fifo.rs      (FIFO) one message per group at a time, groups in parallel, on the
+//!               scheduler's own clone
+//!  run.rs       one task per call: panics caught, the token and the handler timeout
+//!               watched ─► an Outcome
+//!  settle/      the outcome's SQS action:
+//!    ack.rs          Ok ─► DeleteMessageBatch (10 entries or the interval; failed
+//!                    entries retried while the lease holds)
+//!    retry.rs        an error, a panic ─► ChangeMessageVisibility(backoff(receive count))
+//!    dead_letter.rs  reject, undecodable, max attempts ─► SendMessage(DLQ, a copy that
+//!                    always fits, weir.dlq.*) ─► then delete
+//!    release.rs      shutdown, the rest of a failed FIFO group ─► visibility 0
+//!  shutdown.rs  the five phases, each bounded in time
 //! ```
 //!
-//! A message keeps its lease (its visibility is extended) until its delete completes,
-//! so a delete that waits in the buffer, is retried, or is slow does not let the
-//! message reappear. A delete that completes after the visibility deadline anyway is
-//! counted in [`WorkerReport::possible_duplicates`], and failing deletes make the
-//! worker not ready ([`Health::ready`]) until one succeeds.
+//! Every SQS call goes through weir-sqs (`Consumer::receive`, `Queue::delete_batch_once`,
+//! `Queue::change_visibility_batch_once`, `Queue::send_raw`), traced, and bounded by the
+//! [request timeout](WorkerBuilder::request_timeout).
+//!
+//! A message keeps its lease until its delete completes, so a delete that waits in the
+//! buffer, is retried, or is slow does not let the message reappear. A delete that
+//! completes after the visibility deadline anyway is counted in
+//! [`WorkerReport::possible_duplicates`], and failing deletes make the worker not ready
+//! ([`Health::ready`]) until one succeeds. An extension never undoes a retry's backoff
+//! or a release: a message whose visibility is about to change is taken from the
+//! extension first, after any extension in flight landed.
 //!
 //! Without a dead-letter queue, rejected and undecodable messages are retried with
 //! backoff and the queue's redrive policy is the safety net; the worker logs which
 //! applies when it starts.
+//!
+//! # Handlers and layers
+//!
+//! A handler is any `tower::Service<Message<T>>` that is `Clone`; each poller owns a
+//! clone (as axum clones per connection), and `poll_ready` and `call` always happen on
+//! the same clone. [`WorkerBuilder::layer`] wraps it in any tower layer:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let client = weir_local::LocalSqs::new().client();
+//! # let queue = weir_sqs::QueueSpec::standard("layered").ensure(&client).await?.queue;
+//! use std::time::Duration;
+//! use weir_middleware::{RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer};
+//! use weir_worker::{handler_fn, HandlerError, Message, Worker};
+//!
+//! let worker = Worker::builder(queue)
+//!     .layer(TraceLayer::new())
+//!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
+//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(tower::limit::ConcurrencyLimitLayer::new(16))
+//!     .handler(handler_fn(|msg: Message<u64>| async move {
+//!         // Long work watches msg.cancellation(); it fires on timeout, lease loss, shutdown.
+//!         let _id = msg.body().map_err(|e| HandlerError::reject(e.to_string()))?;
+//!         Ok::<_, HandlerError>(())
+//!     }))
+//!     .build()?;
+//! # drop(worker); Ok(()) }
+//! ```
+//!
+//! What a failure means is decided once, by [`weir_middleware::classify`], for the
+//! retry layer and the worker alike: a [`HandlerError`] says it itself; a non-retryable
+//! `weir_sqs::Error` anywhere in the error's chain (a `PayloadTooLarge` from a producer
+//! inside the handler, say) is a reject; a retryable one, a timeout or a connection
+//! error is a retry; any other error is retried through the message's visibility.
 //!
 //! # Shutdown
 //!
@@ -95,39 +137,60 @@
 //! `operation`), the gauge `weir_worker_in_flight` (messages held: running, waiting to
 //! start, or waiting for their ack), and the histograms
 //! `weir_worker_handler_seconds` and `weir_worker_receive_to_ack_seconds`.
-//! [`WorkerHandle::health`] serves a `/healthz` endpoint; [`WorkerHandle::pause`] and
-//! [`WorkerHandle::resume`] stop and restart polling at runtime.
+//! [`WorkerHandle::health`] gives what a `/healthz` or `/readyz` endpoint reports;
+//! [`WorkerHandle::pause`] and [`WorkerHandle::resume`] stop and restart polling at
+//! runtime. A panic outside the handler (a bug in weir) is caught and reported: the
+//! worker is then neither live nor ready, shuts down, and its report's
+//! [`stopped`](WorkerReport::stopped) says why.
 //!
 //! # Several queues
 //!
 //! Run one worker per queue; open the queues with one `aws_sdk_sqs::Client` (cloning it
 //! shares its connection pool), and clone one `RateLimiter` into several workers to
-//! share a budget.
+//! share a budget. An `AdaptiveRateLimiter` given to
+//! [`rate_limit`](WorkerBuilder::rate_limit) lowers the receive rate when handlers
+//! report throttling or time out, and raises it again as they succeed.
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod builder;
+mod calls;
+mod codec;
 mod config;
-mod engine;
+mod context;
 mod error;
+mod fifo;
 mod handler;
 mod health;
+mod lease;
+mod limit;
+mod receive;
 mod report;
 mod retry;
 mod router;
+mod run;
+mod settings;
+mod settle;
+mod shutdown;
+mod slots;
+mod start;
 mod worker;
 
 pub use async_trait::async_trait;
+pub use builder::{NoHandler, WorkerBuilder};
 pub use config::{AckBatching, DeadLetter, Lease};
-pub use engine::outcome::dlq_attributes;
 pub use error::BuildError;
 pub use handler::{
     Action, BoxError, Handler, HandlerError, HandlerFn, HandlerService, current_cancellation,
     handler_fn, handler_service,
 };
 pub use health::{Health, ShutdownHandle, WorkerHandle};
-pub use report::WorkerReport;
+pub use limit::ReceiveLimit;
+pub use report::{StopReason, WorkerReport};
 pub use retry::{MAX_VISIBILITY, RetryPolicy};
 pub use router::Router;
-pub use weir_middleware::RateLimiter;
+pub use settings::{MAX_CONCURRENCY, MAX_POLLERS};
+pub use settle::dead_letter::dlq_attributes;
+pub use weir_middleware::{AdaptiveRateLimiter, RateLimiter};
 pub use weir_sqs::Message;
-pub use worker::{MAX_CONCURRENCY, MAX_POLLERS, Worker, WorkerBuilder};
+pub use worker::Worker;

@@ -17,10 +17,13 @@ use metrics::{Counter, Gauge, Histogram};
 /// failed (they reappear after their visibility timeout); it is 0 unless an SQS call
 /// failed.
 ///
-/// The shutdown fields count each phase of the shutdown, in order.
+/// The shutdown fields count each phase of the shutdown, in order, and
+/// [`stopped`](Self::stopped) says why the worker stopped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerReport {
+    /// Why the worker stopped.
+    pub stopped: StopReason,
     /// Messages received.
     pub received: u64,
     /// Messages deleted after their handler succeeded (or after they were dead-lettered).
@@ -77,6 +80,19 @@ pub struct WorkerReport {
     pub released_unfinished: u64,
 }
 
+/// Why a worker stopped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StopReason {
+    /// Its shutdown signal completed, or a [`ShutdownHandle`](crate::ShutdownHandle) fired.
+    #[default]
+    Requested,
+    /// One of its own tasks failed (a panic outside the handler, which is a bug in weir):
+    /// it stopped receiving and shut down as on a signal. The text names the task and
+    /// the panic.
+    Failed(String),
+}
+
 pub(crate) struct Tally {
     value: AtomicU64,
     metric: Counter,
@@ -117,6 +133,19 @@ pub(crate) enum Op {
     ChangeVisibility,
     ChangeVisibilityBatch,
     SendDeadLetter,
+}
+
+impl Op {
+    /// The SQS operation's name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Receive => "ReceiveMessage",
+            Self::DeleteBatch => "DeleteMessageBatch",
+            Self::ChangeVisibility => "ChangeMessageVisibility",
+            Self::ChangeVisibilityBatch => "ChangeMessageVisibilityBatch",
+            Self::SendDeadLetter => "SendMessage",
+        }
+    }
 }
 
 pub(crate) struct Stats {
@@ -204,8 +233,9 @@ impl Stats {
         self.requests[op as usize].add(1);
     }
 
-    pub(crate) fn report(&self) -> WorkerReport {
+    pub(crate) fn report(&self, stopped: StopReason) -> WorkerReport {
         WorkerReport {
+            stopped,
             received: self.received.get(),
             acked: self.acked.get(),
             succeeded: self.succeeded.get(),

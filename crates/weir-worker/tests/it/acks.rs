@@ -8,7 +8,7 @@ use weir_local::{FaultAction, FaultRule};
 use weir_sqs::Queue;
 use weir_worker::{HandlerError, Lease, Message, Worker, handler_fn};
 
-use crate::support::{Count, env, spawn, wait_for};
+use crate::support::{Count, spawn, wait_for};
 
 fn counting_worker(q: &Queue, done: &Count, lease: Lease) -> Worker<u32> {
     let d = done.clone();
@@ -26,9 +26,8 @@ fn counting_worker(q: &Queue, done: &Count, lease: Lease) -> Worker<u32> {
         .unwrap()
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_delete_outage_keeps_the_lease_and_clears_readiness() {
-    let env = env();
+worker_test! {
+async fn a_delete_outage_keeps_the_lease_and_clears_readiness(env) {
     let q = env.queue("delete-outage", &[]).await;
     env.send(&q, (0..10).map(|i| i.to_string())).await;
     env.local.faults().inject(
@@ -57,10 +56,10 @@ async fn a_delete_outage_keeps_the_lease_and_clears_readiness() {
     assert_eq!(done.get(), 10);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_slow_delete_is_covered_by_the_lease() {
-    let env = env();
+worker_test! {
+async fn a_slow_delete_is_covered_by_the_lease(env) {
     let q = env.queue("slow-delete-leased", &[]).await;
     env.send(&q, ["1".to_owned()]).await;
     env.local.faults().inject(
@@ -79,17 +78,17 @@ async fn a_slow_delete_is_covered_by_the_lease() {
     assert_eq!(report.possible_duplicates, 0, "{report:?}");
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_delete_after_the_visibility_timeout_is_a_possible_duplicate() {
+worker_test! {
+async fn a_delete_after_the_visibility_timeout_is_a_possible_duplicate(env) {
     // Without a lease nothing extends the message while its delete is slow: SQS
     // delivers it again, and the late delete (a stale receipt handle) succeeds without
     // deleting. The worker must not count it as acked.
-    let env = env();
     let q = env.queue("slow-delete-unleased", &[]).await;
     env.send(&q, ["1".to_owned()]).await;
     env.local.faults().inject(
-        FaultRule::new(FaultAction::Latency(Duration::from_secs(12)))
+        FaultRule::new(FaultAction::Latency(Duration::from_secs(8)))
             .operation("DeleteMessageBatch")
             .times(1),
     );
@@ -105,10 +104,10 @@ async fn a_delete_after_the_visibility_timeout_is_a_possible_duplicate() {
     assert_eq!(report.acked, 1, "{report:?}");
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_gives_failing_deletes_a_bounded_number_of_attempts() {
-    let env = env();
+worker_test! {
+async fn shutdown_gives_failing_deletes_a_bounded_number_of_attempts(env) {
     let q = env.queue("delete-outage-at-shutdown", &[]).await;
     env.send(&q, (0..5).map(|i| i.to_string())).await;
     env.local.faults().inject(
@@ -135,4 +134,5 @@ async fn shutdown_gives_failing_deletes_a_bounded_number_of_attempts() {
     env.local.faults().clear();
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(env.counts(q.url()).await.0, 5);
+}
 }

@@ -23,38 +23,40 @@ fn noop() -> weir_worker::HandlerFn<
 async fn build_refuses_bad_settings_naming_the_limit() {
     let client = weir_local::LocalSqs::new().client();
     let q = Queue::with_attributes(client, "http://sqs.invalid/1/q", QueueAttributes::default());
-    let err = |b: weir_worker::WorkerBuilder<u32>| b.build().unwrap_err();
+    let err = |r: Result<Worker<u32>, weir_worker::BuildError>| r.unwrap_err();
     let b = || Worker::builder(q.clone()).handler(noop());
-    assert_eq!(
-        Worker::<u32>::builder(q.clone())
-            .build()
-            .unwrap_err()
-            .setting(),
-        "handler"
-    );
-    let e = err(b().concurrency(0));
+    let e = err(b().concurrency(0).build());
     assert_eq!(e.setting(), "concurrency");
     assert!(e.to_string().contains("10000"), "{e}");
-    assert_eq!(err(b().concurrency(5).pollers(6)).setting(), "pollers");
-    let e = err(b().wait_time(Duration::from_secs(21)));
+    assert_eq!(
+        err(b().concurrency(5).pollers(6).build()).setting(),
+        "pollers"
+    );
+    let e = err(b().wait_time(Duration::from_secs(21)).build());
     assert!(e.to_string().contains("20 s"), "{e}");
-    let e = err(b().visibility_timeout(Duration::from_secs(43_201)));
+    let e = err(b().visibility_timeout(Duration::from_secs(43_201)).build());
     assert!(e.to_string().contains("43 200"), "{e}");
-    assert_eq!(err(b().max_attempts(0)).setting(), "max_attempts");
-    let e = err(b().ack_batching(AckBatching::new().max_batch(11)));
+    assert_eq!(err(b().max_attempts(0).build()).setting(), "max_attempts");
+    let e = err(b().ack_batching(AckBatching::new().max_batch(11)).build());
     assert!(e.to_string().contains("1 to 10"), "{e}");
     let e = err(b()
         .visibility_timeout(Duration::from_secs(30))
-        .lease(Lease::new().threshold(Duration::from_secs(30))));
+        .lease(Lease::new().threshold(Duration::from_secs(30)))
+        .build());
     assert_eq!(e.setting(), "lease");
     assert_eq!(
-        err(b().lease(Lease::new().max_total(Duration::from_secs(50_000)))).setting(),
+        err(b()
+            .lease(Lease::new().max_total(Duration::from_secs(50_000)))
+            .build())
+        .setting(),
         "lease"
     );
-    let e = err(b().retry_policy(RetryPolicy::fixed(Duration::from_secs(50_000))));
+    let e = err(b()
+        .retry_policy(RetryPolicy::fixed(Duration::from_secs(50_000)))
+        .build());
     assert!(e.to_string().contains("12 h"), "{e}");
     assert_eq!(
-        err(b().poll_backoff_max(Duration::ZERO)).setting(),
+        err(b().poll_backoff_max(Duration::ZERO).build()).setting(),
         "poll_backoff_max"
     );
     assert!(b().build().is_ok());
@@ -87,9 +89,8 @@ impl Handler<u32> for Totals {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_struct_handler_runs() {
-    let env = env();
+worker_test! {
+async fn a_struct_handler_runs(env) {
     let q = env.queue("trait", &[]).await;
     env.send(&q, (1..=10).map(|i| i.to_string())).await;
     let sum = Arc::new(Mutex::new(0));
@@ -104,6 +105,7 @@ async fn a_struct_handler_runs() {
     .await;
     assert_eq!(report.acked, 10);
 }
+}
 
 #[derive(Deserialize)]
 struct Placed {
@@ -114,9 +116,8 @@ struct Cancelled {
     id: u64,
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_router_dispatches_by_type_tag() {
-    let env = env();
+worker_test! {
+async fn the_router_dispatches_by_type_tag(env) {
     let dlq = env.queue("router-dlq", &[]).await;
     let q = env.queue("router", &[]).await;
     let send = |tag: &'static str, body: &'static str| {
@@ -190,10 +191,10 @@ async fn the_router_dispatches_by_type_tag() {
     assert_eq!(dead.len(), 1);
     assert!(attrs_of(&dead[0])[dlq_attributes::ERROR].contains("Refunded"));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn the_router_fallback_takes_untagged_messages() {
-    let env = env();
+worker_test! {
+async fn the_router_fallback_takes_untagged_messages(env) {
     let q = env.queue("router-fallback", &[]).await;
     env.send(&q, [r#"{"any":"thing"}"#.to_owned()]).await;
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -219,6 +220,7 @@ async fn the_router_fallback_takes_untagged_messages() {
     assert_eq!(got.lock().unwrap()[0], "thing");
     assert_eq!(report.acked, 1);
 }
+}
 
 /// What a handler sees of each message's system attributes, by setting.
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -231,10 +233,11 @@ struct Seen {
 }
 
 async fn seen_by_worker(
+    base: &crate::support::Env,
     fifo: bool,
     names: Option<Vec<aws_sdk_sqs::types::MessageSystemAttributeName>>,
 ) -> Seen {
-    let env = env();
+    let env = base.fresh();
     let q = if fifo {
         env.fifo("attrs.fifo").await
     } else {
@@ -278,11 +281,11 @@ async fn seen_by_worker(
     seen.lock().unwrap().clone().unwrap()
 }
 
-#[tokio::test(start_paused = true)]
-async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for() {
+worker_test! {
+async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for(env) {
     use aws_sdk_sqs::types::MessageSystemAttributeName as Sys;
     // Default, standard queue: the receive count, not the times.
-    let default = seen_by_worker(false, None).await;
+    let default = seen_by_worker(&env, false, None).await;
     assert_eq!(
         default,
         Seen {
@@ -291,7 +294,7 @@ async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for(
         }
     );
     // Asking for one attribute still gets the receive count the worker needs.
-    let one = seen_by_worker(false, Some(vec![Sys::ApproximateFirstReceiveTimestamp])).await;
+    let one = seen_by_worker(&env, false, Some(vec![Sys::ApproximateFirstReceiveTimestamp])).await;
     assert_eq!(
         one,
         Seen {
@@ -300,14 +303,14 @@ async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for(
             ..Seen::default()
         }
     );
-    let all = seen_by_worker(false, Some(vec![Sys::All])).await;
+    let all = seen_by_worker(&env, false, Some(vec![Sys::All])).await;
     assert!(all.sent && all.first_received, "{all:?}");
     // FIFO: the group (needed for ordering) and the sequence number by default; the
     // group even when not asked for.
-    let fifo = seen_by_worker(true, None).await;
+    let fifo = seen_by_worker(&env, true, None).await;
     assert_eq!(fifo.group.as_deref(), Some("g"));
     assert!(fifo.sequence && !fifo.sent, "{fifo:?}");
-    let fifo_none = seen_by_worker(true, Some(vec![])).await;
+    let fifo_none = seen_by_worker(&env, true, Some(vec![])).await;
     assert_eq!(
         fifo_none,
         Seen {
@@ -316,4 +319,5 @@ async fn the_worker_receives_the_system_attributes_it_needs_and_those_asked_for(
             ..Seen::default()
         }
     );
+}
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weir_worker::{AckBatching, HandlerError, Message, RetryPolicy, Worker, handler_fn};
 
-use crate::support::{assert_accounted, env, run_until_done};
+use crate::support::{assert_accounted, run_until_done};
 
 #[derive(Default)]
 struct Log {
@@ -18,9 +18,8 @@ struct Log {
     parallel_peak: usize,
 }
 
-#[tokio::test(start_paused = true)]
-async fn order_holds_per_group_under_failures_with_many_groups() {
-    let env = env();
+worker_test! {
+async fn order_holds_per_group_under_failures_with_many_groups(env) {
     let q = env.fifo("orders.fifo").await;
     const GROUPS: u32 = 25;
     const PER_GROUP: u32 = 16;
@@ -91,10 +90,10 @@ async fn order_holds_per_group_under_failures_with_many_groups() {
     assert_accounted(&report);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_failure_releases_the_rest_of_its_group() {
-    let env = env();
+worker_test! {
+async fn a_failure_releases_the_rest_of_its_group(env) {
     let q = env.fifo("release.fifo").await;
     env.send_grouped(&q, (0..5).map(|i| (i.to_string(), Some("g".to_owned()))))
         .await;
@@ -124,10 +123,10 @@ async fn a_failure_releases_the_rest_of_its_group() {
     assert_eq!(report.retried, 1);
     assert_accounted(&report);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn fifo_acks_are_not_delayed() {
-    let env = env();
+worker_test! {
+async fn fifo_acks_are_not_delayed(env) {
     let q = env.fifo("fast.fifo").await;
     // 30 messages of one group: the next batch of a group is only delivered after the
     // previous messages are deleted.
@@ -160,11 +159,11 @@ async fn fifo_acks_are_not_delayed() {
     assert_eq!(*order.lock().unwrap(), (0..30).collect::<Vec<_>>());
     assert_eq!(report.acked, 30);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_lost_receive_response_is_recovered_by_its_attempt_id() {
+worker_test! {
+async fn a_lost_receive_response_is_recovered_by_its_attempt_id(env) {
     use weir_local::{FaultAction, FaultRule};
-    let env = env();
     let q = env.fifo("lost.fifo").await;
     env.send_grouped(&q, (0..10).map(|i| (i.to_string(), Some("g".to_owned()))))
         .await;
@@ -201,4 +200,64 @@ async fn a_lost_receive_response_is_recovered_by_its_attempt_id() {
     );
     assert_eq!(*order.lock().unwrap(), (0..10).collect::<Vec<_>>());
     assert_eq!(report.acked, 10);
+}
+}
+
+worker_test! {
+/// Undecodable messages keep their place in their group: dead-lettered in turn, with
+/// the group's order intact and no group ever running two messages at once.
+async fn order_holds_with_undecodable_messages_in_a_group(env) {
+    let dlq = env.fifo("poison-dlq.fifo").await;
+    let q = env.fifo("poison.fifo").await;
+    let mut items = Vec::new();
+    for seq in 0..6u32 {
+        for g in ["a", "b", "c"] {
+            let body = if seq % 3 == 1 { format!("bad-{g}-{seq}") } else { seq.to_string() };
+            items.push((body, Some(g.to_owned())));
+        }
+    }
+    env.send_grouped(&q, items).await;
+    let log = Arc::new(Mutex::new(Log::default()));
+    let l = log.clone();
+    let worker = Worker::builder(q.clone())
+        .handler(handler_fn(move |m: Message<u32>| {
+            let l = l.clone();
+            async move {
+                let group = m.group_id().unwrap().to_owned();
+                if !l.lock().unwrap().busy.insert(group.clone()) {
+                    l.lock().unwrap().overlaps += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let mut log = l.lock().unwrap();
+                log.busy.remove(&group);
+                log.done.entry(group).or_default().push(*m.body().unwrap());
+                Ok::<_, HandlerError>(())
+            }
+        }))
+        .dead_letter(&dlq)
+        .concurrency(20)
+        .build()
+        .unwrap();
+    let report = run_until_done(worker, Duration::from_secs(60), || {
+        log.lock().unwrap().done.values().map(Vec::len).sum::<usize>() == 12
+    })
+    .await;
+    {
+        let log = log.lock().unwrap();
+        assert_eq!(log.overlaps, 0);
+        for g in ["a", "b", "c"] {
+            assert_eq!(log.done[g], vec![0, 2, 3, 5], "group {g}");
+        }
+    }
+    assert_eq!(report.decode_failures, 6, "{report:?}");
+    assert_eq!(report.dead_lettered, 6);
+    assert_accounted(&report);
+    let dead: Vec<String> = env
+        .drain(dlq.url())
+        .await
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
+    assert_eq!(dead.len(), 6, "{dead:?}");
+}
 }

@@ -8,11 +8,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use weir_worker::{HandlerError, Message, RateLimiter, Worker, handler_fn};
 
-use crate::support::{Count, assert_accounted, env, run_until_done, spawn, wait_for};
+use crate::support::{Count, assert_accounted, run_until_done, spawn, wait_for};
 
-#[tokio::test(start_paused = true)]
-async fn concurrency_is_never_exceeded() {
-    let env = env();
+worker_test! {
+async fn concurrency_is_never_exceeded(env) {
     let q = env.queue("conc", &[]).await;
     env.send(&q, (0..300).map(|i| i.to_string())).await;
     let running = Arc::new(AtomicUsize::new(0));
@@ -59,10 +58,10 @@ async fn concurrency_is_never_exceeded() {
     assert_eq!(report.acked, 300);
     assert_accounted(&report);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn the_rate_limit_is_respected() {
-    let env = env();
+worker_test! {
+async fn the_rate_limit_is_respected(env) {
     let q = env.queue("rate", &[]).await;
     env.send(&q, (0..100).map(|i| i.to_string())).await;
     let times = Arc::new(Mutex::new(Vec::new()));
@@ -100,10 +99,10 @@ async fn the_rate_limit_is_respected() {
     }
     assert_eq!(report.acked, 100);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn two_workers_share_one_limiter() {
-    let env = env();
+worker_test! {
+async fn two_workers_share_one_limiter(env) {
     let q1 = env.queue("shared-1", &[]).await;
     let q2 = env.queue("shared-2", &[]).await;
     env.send(&q1, (0..50).map(|i| i.to_string())).await;
@@ -136,10 +135,10 @@ async fn two_workers_share_one_limiter() {
     // 100 messages at a shared 20/s: about 5 s, not 2.5 s.
     assert!(took >= Duration::from_millis(4_600), "{took:?}");
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn pause_stops_polling_and_health_reports_it() {
-    let env = env();
+worker_test! {
+async fn pause_stops_polling_and_health_reports_it(env) {
     let q = env.queue("pause", &[]).await;
     let done = Count::default();
     let d = done.clone();
@@ -151,6 +150,7 @@ async fn pause_stops_polling_and_health_reports_it() {
                 Ok::<_, HandlerError>(())
             }
         }))
+        .wait_time(env.pick(Duration::from_secs(20), Duration::from_secs(1)))
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
@@ -164,10 +164,10 @@ async fn pause_stops_polling_and_health_reports_it() {
     );
     handle.pause();
     // A poll in flight when pausing may still deliver; wait it out.
-    tokio::time::sleep(Duration::from_secs(25)).await;
+    tokio::time::sleep(env.pick(Duration::from_secs(25), Duration::from_secs(2))).await;
     let before = done.get();
     env.send(&q, ["2".to_owned(), "3".to_owned()]).await;
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(env.pick(Duration::from_secs(60), Duration::from_secs(3))).await;
     assert_eq!(done.get(), before, "nothing is received while paused");
     assert!(!handle.health().ready && handle.health().paused);
     handle.resume();
@@ -176,6 +176,7 @@ async fn pause_stops_polling_and_health_reports_it() {
     let report = task.await.unwrap();
     assert_eq!(report.acked, 3);
     assert!(!handle.health().live);
+}
 }
 
 /// Takes at most `limit` messages at once: `poll_ready` waits for a permit, as
@@ -186,6 +187,19 @@ struct Limited {
     running: Arc<AtomicUsize>,
     peak: Arc<AtomicUsize>,
     done: Count,
+}
+
+/// A clone shares the permits and reserves none, as tower's `ConcurrencyLimit`.
+impl Clone for Limited {
+    fn clone(&self) -> Self {
+        Self {
+            permits: self.permits.clone(),
+            held: None,
+            running: self.running.clone(),
+            peak: self.peak.clone(),
+            done: self.done.clone(),
+        }
+    }
 }
 
 impl tower::Service<Message<u64>> for Limited {
@@ -222,11 +236,10 @@ impl tower::Service<Message<u64>> for Limited {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_service_that_is_not_always_ready_gets_every_message_in_turn() {
+worker_test! {
+async fn a_service_that_is_not_always_ready_gets_every_message_in_turn(env) {
     // Pollers start messages themselves while the service is ready, and hand the
     // rest to the dispatcher, which waits for readiness: none may be stranded.
-    let env = env();
     let q = env.queue("limited", &[]).await;
     env.send(&q, (0..500).map(|i| i.to_string())).await;
     let (running, peak, done) = (
@@ -256,4 +269,5 @@ async fn a_service_that_is_not_always_ready_gets_every_message_in_turn() {
     assert_eq!(report.acked, 500);
     assert_accounted(&report);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use weir_worker::{HandlerError, Lease, Message, Worker, current_cancellation, handler_fn};
 
-use crate::support::{Count, assert_accounted, env, run_until_done, spawn, wait_for};
+use crate::support::{Count, assert_accounted, run_until_done, spawn, wait_for};
 
 /// Counts the drop of the handler's future.
 struct OnDrop(Count);
@@ -15,30 +15,34 @@ impl Drop for OnDrop {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_ten_minute_handler_keeps_its_message_invisible() {
-    let env = env();
+worker_test! {
+async fn a_ten_minute_handler_keeps_its_message_invisible(env) {
     let q = env.queue("lease-long", &[]).await;
     env.send(&q, ["1".to_owned()]).await;
     let done = Count::default();
     let d = done.clone();
+    // Paused: ten minutes against a 30 s visibility; real time: 7 s against 2 s.
+    let (run_for, visibility) = env.pick(
+        (Duration::from_secs(600), Duration::from_secs(30)),
+        (Duration::from_secs(7), Duration::from_secs(2)),
+    );
     let worker = Worker::builder(q.clone())
         .handler(handler_fn(move |_m: Message<u32>| {
             let d = d.clone();
             async move {
-                tokio::time::sleep(Duration::from_secs(600)).await;
+                tokio::time::sleep(run_for).await;
                 d.inc();
                 Ok::<_, HandlerError>(())
             }
         }))
-        .visibility_timeout(Duration::from_secs(30))
+        .visibility_timeout(visibility)
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
     // Another consumer keeps looking for the message while the handler runs.
     let mut stolen = 0;
     while done.get() == 0 {
-        tokio::time::sleep(Duration::from_secs(5)).await;
+        tokio::time::sleep(visibility / 6).await;
         stolen += env
             .client
             .receive_message()
@@ -54,15 +58,15 @@ async fn a_ten_minute_handler_keeps_its_message_invisible() {
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(stolen, 0, "the message never became visible");
-    assert!(report.lease_extensions >= 19, "{report:?}");
+    assert!(report.lease_extensions >= env.pick(19, 5), "{report:?}");
     assert_eq!(report.leases_lost, 0);
     assert_eq!(report.acked, 1);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_refused_extension_cancels_the_handler() {
-    let env = env();
+worker_test! {
+async fn a_refused_extension_cancels_the_handler(env) {
     let q = env.queue("lease-lost", &[]).await;
     env.send(&q, ["1".to_owned()]).await;
     let dropped = Count::default();
@@ -102,7 +106,9 @@ async fn a_refused_extension_cancels_the_handler() {
                 Ok::<_, HandlerError>(())
             }
         }))
-        .visibility_timeout(Duration::from_secs(20))
+        .visibility_timeout(env.pick(Duration::from_secs(20), Duration::from_secs(3)))
+        // One slot: the worker's poller waits for it, so only the test steals the message.
+        .concurrency(1)
         .build()
         .unwrap();
     let report = run_until_done(worker, Duration::from_secs(120), || dropped.get() == 1).await;
@@ -111,15 +117,19 @@ async fn a_refused_extension_cancels_the_handler() {
     assert_eq!(report.acked, 0);
     assert_accounted(&report);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_lease_ends_at_its_maximum_length() {
-    let env = env();
+worker_test! {
+async fn a_lease_ends_at_its_maximum_length(env) {
     let q = env.queue("lease-max", &[]).await;
     env.send(&q, ["1".to_owned()]).await;
     let dropped = Count::default();
     let acked = Count::default();
     let (d, a) = (dropped.clone(), acked.clone());
+    let (visibility, max_total) = env.pick(
+        (Duration::from_secs(10), Duration::from_secs(30)),
+        (Duration::from_secs(2), Duration::from_secs(6)),
+    );
     let worker = Worker::builder(q.clone())
         .handler(handler_fn(move |m: Message<u32>| {
             let (d, a) = (d.clone(), a.clone());
@@ -132,8 +142,8 @@ async fn a_lease_ends_at_its_maximum_length() {
                 Ok::<_, HandlerError>(())
             }
         }))
-        .visibility_timeout(Duration::from_secs(10))
-        .lease(Lease::new().max_total(Duration::from_secs(30)))
+        .visibility_timeout(visibility)
+        .lease(Lease::new().max_total(max_total))
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();
@@ -144,7 +154,9 @@ async fn a_lease_ends_at_its_maximum_length() {
     let report = task.await.unwrap();
     assert_eq!(dropped.get(), 1, "the first handler was cancelled");
     assert!(
-        took >= Duration::from_secs(30) && took < Duration::from_secs(45),
+        // At most max_total: extensions are whole seconds, so it may end up to one
+        // second before.
+        took >= max_total - Duration::from_secs(1) && took < max_total + visibility * 2,
         "{took:?}"
     );
     assert_eq!(report.leases_lost, 1);
@@ -152,12 +164,23 @@ async fn a_lease_ends_at_its_maximum_length() {
     assert_accounted(&report);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
 }
+}
 
 /// Ready only once `open` is set.
 struct Gate {
     open: tokio::sync::watch::Receiver<bool>,
     wait: Option<futures_util::future::BoxFuture<'static, ()>>,
     done: Count,
+}
+
+impl Clone for Gate {
+    fn clone(&self) -> Self {
+        Self {
+            open: self.open.clone(),
+            wait: None,
+            done: self.done.clone(),
+        }
+    }
 }
 
 impl tower::Service<Message<u32>> for Gate {
@@ -188,9 +211,8 @@ impl tower::Service<Message<u32>> for Gate {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn prefetched_messages_keep_their_lease_while_they_wait() {
-    let env = env();
+worker_test! {
+async fn prefetched_messages_keep_their_lease_while_they_wait(env) {
     let q = env.queue("lease-prefetch", &[]).await;
     env.send(&q, (0..5).map(|i| i.to_string())).await;
     let (open, rx) = tokio::sync::watch::channel(false);
@@ -201,13 +223,13 @@ async fn prefetched_messages_keep_their_lease_while_they_wait() {
             wait: None,
             done: done.clone(),
         })
-        .visibility_timeout(Duration::from_secs(20))
+        .visibility_timeout(env.pick(Duration::from_secs(20), Duration::from_secs(2)))
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
     wait_for(Duration::from_secs(10), || handle.health().in_flight == 5).await;
-    for _ in 0..12 {
-        tokio::time::sleep(Duration::from_secs(10)).await;
+    for _ in 0..env.pick(12, 4) {
+        tokio::time::sleep(env.pick(Duration::from_secs(10), Duration::from_secs(1))).await;
         let (visible, invisible, _) = env.counts(q.url()).await;
         assert_eq!((visible, invisible), (0, 5), "still held while waiting");
     }
@@ -216,6 +238,7 @@ async fn prefetched_messages_keep_their_lease_while_they_wait() {
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.acked, 5);
-    assert!(report.lease_extensions >= 5 * 10, "{report:?}");
+    assert!(report.lease_extensions >= env.pick(5 * 10, 5 * 2), "{report:?}");
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{assert_accounted, env, run_until_done};
+use crate::support::{assert_accounted, run_until_done};
 
 /// 100 000 by default, the size the worker issue asks for (about 30–60 s in a debug
 /// build on 2 cores); `WEIR_LOAD_N` overrides it.
@@ -18,10 +18,9 @@ fn n() -> usize {
         .unwrap_or(100_000)
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_long_run_acks_each_message_exactly_once() {
+worker_test! {
+async fn a_long_run_acks_each_message_exactly_once(env) {
     let n = n();
-    let env = env();
     let q = env.queue("load", &[]).await;
     env.send(&q, (0..n).map(|i| i.to_string())).await;
     let seen = Arc::new(Mutex::new((HashSet::with_capacity(n), 0usize)));
@@ -57,4 +56,5 @@ async fn a_long_run_acks_each_message_exactly_once() {
         per_message <= 0.21,
         "{per_message} requests per message: {report:?}"
     );
+}
 }

@@ -1,14 +1,20 @@
-//! The worker against the in-process SQS, with paused time.
+//! The worker against the in-process SQS, each test on two runtimes (see
+//! `support::worker_test!`): paused time on one thread, and real time on four threads
+//! with network-shaped latency.
 
 #![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
 
 mod acks;
 mod api;
 mod fifo;
 mod flow;
+mod layers;
 mod lease;
 mod load;
 mod outcomes;
 mod poll_errors;
+mod races;
 mod shutdown;
-mod support;

@@ -5,17 +5,18 @@ use std::time::Duration;
 use weir_sqs::{Queue, QueueAttributes};
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{Count, env, spawn, wait_for};
+use crate::support::{Count, spawn, wait_for};
 
-#[tokio::test(start_paused = true)]
-async fn failing_polls_back_off_and_recover() {
-    let env = env();
+worker_test! {
+async fn failing_polls_back_off_and_recover(env) {
     let probe = env.queue("probe", &[]).await;
     let url = probe.url().replace("probe", "later");
     // The queue does not exist yet: every receive fails.
     let queue = Queue::with_attributes(env.client.clone(), &url, QueueAttributes::default());
     let done = Count::default();
     let d = done.clone();
+    // Paused: a minute against an 8 s cap; real time: 7.5 s against 1 s.
+    let backoff_max = env.pick(8, 1);
     let worker = Worker::builder(queue)
         .handler(handler_fn(move |_m: Message<u32>| {
             let d = d.clone();
@@ -24,11 +25,11 @@ async fn failing_polls_back_off_and_recover() {
                 Ok::<_, HandlerError>(())
             }
         }))
-        .poll_backoff_max(Duration::from_secs(8))
+        .poll_backoff_max(Duration::from_secs(backoff_max))
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(60 * backoff_max / 8)).await;
     let health = handle.health();
     assert!(health.live && !health.ready, "{health:?}");
     assert!(health.last_successful_poll.is_none());
@@ -40,16 +41,16 @@ async fn failing_polls_back_off_and_recover() {
     assert!(handle.health().ready);
     handle.shutdown();
     let report = task.await.unwrap();
-    // Backoff from 200 ms doubling to an 8 s cap (with jitter in [d/2, d]): in 60 s,
-    // between ~12 and ~20 failures; without backoff there would be thousands.
+    // Backoff from 100 ms doubling to the cap: about 10 to 14 failures in 7.5 caps'
+    // time; without backoff there would be thousands.
     assert!((8..=25).contains(&report.poll_errors), "{report:?}");
     assert_eq!(report.acked, 1);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn server_errors_throttling_and_resets_are_survived() {
+worker_test! {
+async fn server_errors_throttling_and_resets_are_survived(env) {
     use weir_local::{FaultAction, FaultRule};
-    let env = env();
     let q = env.queue("faulty", &[]).await;
     env.send(&q, (0..20).map(|i| i.to_string())).await;
     let faults = env.local.faults();
@@ -90,11 +91,11 @@ async fn server_errors_throttling_and_resets_are_survived() {
     assert!(report.poll_errors >= 3, "{report:?}");
     assert_eq!(report.acked, 20);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn failed_deletes_are_retried() {
+worker_test! {
+async fn failed_deletes_are_retried(env) {
     use weir_local::FaultRule;
-    let env = env();
     let q = env.queue("delete-fails", &[]).await;
     env.send(&q, (0..30).map(|i| i.to_string())).await;
     env.local.faults().inject(
@@ -123,4 +124,5 @@ async fn failed_deletes_are_retried() {
     assert_eq!(report.acked, 30, "{report:?}");
     assert_eq!(report.ack_failures, 0);
     assert_eq!(env.counts(q.url()).await, (0, 0, 0));
+}
 }

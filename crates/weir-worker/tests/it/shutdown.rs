@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{Count, Env, assert_accounted, env, spawn, wait_for};
+use crate::support::{Count, Env, assert_accounted, spawn, wait_for};
 
 /// After shutdown: nothing in flight, and every message either acked (seen by the
 /// handler) or back in the queue.
@@ -39,9 +39,8 @@ impl tower::Service<Message<u32>> for NeverReady {
     }
 }
 
-#[tokio::test(start_paused = true)]
-async fn prefetched_messages_are_released() {
-    let env = env();
+worker_test! {
+async fn prefetched_messages_are_released(env) {
     let q = env.queue("sd-prefetch", &[]).await;
     env.send(&q, (0..25).map(|i| i.to_string())).await;
     let worker = Worker::builder(q.clone())
@@ -58,10 +57,10 @@ async fn prefetched_messages_are_released() {
     assert_accounted(&report);
     assert_nothing_lost(&env, q.url(), 25, 0).await;
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn running_handlers_finish_within_the_timeout_and_acks_are_flushed() {
-    let env = env();
+worker_test! {
+async fn running_handlers_finish_within_the_timeout_and_acks_are_flushed(env) {
     let q = env.queue("sd-finish", &[]).await;
     env.send(&q, (0..30).map(|i| i.to_string())).await;
     let started = Count::default();
@@ -90,10 +89,10 @@ async fn running_handlers_finish_within_the_timeout_and_acks_are_flushed() {
     assert_accounted(&report);
     assert_nothing_lost(&env, q.url(), 30, report.acked).await;
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn handlers_past_the_timeout_are_cancelled_and_released() {
-    let env = env();
+worker_test! {
+async fn handlers_past_the_timeout_are_cancelled_and_released(env) {
     let q = env.queue("sd-cancel", &[]).await;
     env.send(&q, (0..12).map(|i| i.to_string())).await;
     let started = Count::default();
@@ -137,6 +136,7 @@ async fn handlers_past_the_timeout_are_cancelled_and_released() {
     assert_accounted(&report);
     assert_nothing_lost(&env, q.url(), 12, 0).await;
 }
+}
 
 /// Counts the drop of the handler's future (cancellation drops it).
 fn scopeguard(c: Count) -> impl Drop {
@@ -149,9 +149,8 @@ fn scopeguard(c: Count) -> impl Drop {
     G(c)
 }
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_during_an_idle_long_poll() {
-    let env = env();
+worker_test! {
+async fn shutdown_during_an_idle_long_poll(env) {
     let q = env.queue("sd-idle", &[]).await;
     let worker = Worker::builder(q.clone())
         .handler(handler_fn(|_m: Message<u32>| async {
@@ -171,10 +170,10 @@ async fn shutdown_during_an_idle_long_poll() {
     assert_eq!(report.polls_cancelled, 3, "{report:?}");
     assert_eq!(report.received, 0);
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn a_long_poll_completing_during_the_grace_period_is_released() {
-    let env = env();
+worker_test! {
+async fn a_long_poll_completing_during_the_grace_period_is_released(env) {
     let q = env.queue("sd-grace", &[]).await;
     let worker = Worker::builder(q.clone())
         .handler(handler_fn(|_m: Message<u32>| async {
@@ -197,13 +196,14 @@ async fn a_long_poll_completing_during_the_grace_period_is_released() {
     assert_accounted(&report);
     assert_nothing_lost(&env, q.url(), 1, 0).await;
 }
+}
 
-#[tokio::test(start_paused = true)]
-async fn shutdown_under_load_loses_nothing() {
+worker_test! {
+async fn shutdown_under_load_loses_nothing(env) {
     // Shut down at several moments of a busy run; each time every message is acked
     // exactly once or back in the queue, and nothing stays in flight.
     for (i, at_ms) in [3u64, 40, 150, 700].into_iter().enumerate() {
-        let env = env();
+        let env = env.fresh();
         let q = env.queue(&format!("sd-load-{i}"), &[]).await;
         env.send(&q, (0..200).map(|i| i.to_string())).await;
         let seen = Arc::new(Mutex::new(HashSet::new()));
@@ -239,4 +239,5 @@ async fn shutdown_under_load_loses_nothing() {
             .collect();
         assert_eq!(back.len() as u64 + report.acked, 200, "{report:?}");
     }
+}
 }

@@ -1,6 +1,38 @@
-//! Shared setup: an in-process SQS, queues, senders and a run helper.
+//! Shared setup: the two runtimes every test runs on, an in-process SQS, queues,
+//! senders and a run helper.
 
 #![allow(dead_code, unreachable_pub)]
+
+/// Runs a test twice, as the conformance suite runs each scenario on two targets:
+///
+/// - `paused`: a current-thread runtime with tokio's clock paused, on the in-process SQS
+///   answering at once (hours of visibility timeouts run in milliseconds);
+/// - `threaded`: a 4-thread runtime in real time, on the in-process SQS with
+///   network-shaped latency (0.5 to 2 ms per call, so that no call completes on its
+///   first poll, as with a networked SQS).
+///
+/// The body gets `env` ([`Env`]); `env.threaded` tells which runtime it is on.
+macro_rules! worker_test {
+    ($(#[doc = $doc:literal])* async fn $name:ident($env:ident) $body:block) => {
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "current_thread", start_paused = true)]
+            async fn paused() {
+                let $env = crate::support::Env::paused();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn threaded() {
+                let $env = crate::support::Env::threaded();
+                $body
+            }
+        }
+    };
+}
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,15 +47,54 @@ use weir_worker::{Worker, WorkerHandle, WorkerReport};
 pub struct Env {
     pub local: weir_local::LocalSqs,
     pub client: Client,
+    /// On the multi-threaded runtime, in real time, with network-shaped latency.
+    pub threaded: bool,
 }
 
+/// A paused-time environment, for tests that run on one runtime only.
 pub fn env() -> Env {
-    let local = weir_local::LocalSqs::new();
-    let client = local.client();
-    Env { local, client }
+    Env::paused()
 }
 
 impl Env {
+    /// The in-process SQS answering at once (for a paused current-thread runtime).
+    pub fn paused() -> Self {
+        let local = weir_local::LocalSqs::new();
+        Self {
+            client: local.client(),
+            local,
+            threaded: false,
+        }
+    }
+
+    /// The in-process SQS with 0.5–2 ms of latency per call (for a multi-threaded
+    /// runtime in real time).
+    pub fn threaded() -> Self {
+        let local = weir_local::LocalSqs::builder()
+            .latency(Duration::from_micros(500), Duration::from_millis(2))
+            .build();
+        Self {
+            client: local.client(),
+            local,
+            threaded: true,
+        }
+    }
+
+    /// Another environment of the same kind, with its own SQS.
+    pub fn fresh(&self) -> Self {
+        if self.threaded {
+            Self::threaded()
+        } else {
+            Self::paused()
+        }
+    }
+
+    /// `paused` on the paused runtime, `threaded` in real time: for sizes and waits
+    /// that virtual time makes free and real time does not.
+    pub fn pick<V>(&self, paused: V, threaded: V) -> V {
+        if self.threaded { threaded } else { paused }
+    }
+
     /// Creates a queue with `attrs` and opens it.
     pub async fn queue(&self, name: &str, attrs: &[(A, &str)]) -> Queue {
         let mut req = self.client.create_queue().queue_name(name);
@@ -206,4 +277,74 @@ pub fn assert_accounted(r: &WorkerReport) {
             + r.skipped,
         "every received message has exactly one outcome: {r:?}"
     );
+}
+
+/// SQS requests by operation, as a [`Counting`] client saw them.
+#[derive(Debug, Clone, Default)]
+pub struct Requests(Arc<std::sync::Mutex<HashMap<String, usize>>>);
+
+impl Requests {
+    pub fn of(&self, operation: &str) -> usize {
+        self.0.lock().unwrap().get(operation).copied().unwrap_or(0)
+    }
+}
+
+/// The in-process connector, counting each request by its operation.
+#[derive(Debug, Clone)]
+struct Counting {
+    inner: weir_local::LocalConnector,
+    requests: Requests,
+}
+
+impl aws_smithy_runtime_api::client::http::HttpConnector for Counting {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> aws_smithy_runtime_api::client::http::HttpConnectorFuture {
+        let op = request
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or_default()
+            .trim_start_matches("AmazonSQS.")
+            .to_owned();
+        *self.requests.0.lock().unwrap().entry(op).or_default() += 1;
+        self.inner.call(request)
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for Counting {
+    fn http_connector(
+        &self,
+        _: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        _: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        aws_smithy_runtime_api::client::http::SharedHttpConnector::new(self.clone())
+    }
+}
+
+impl Env {
+    /// A client of this SQS that counts its requests by operation.
+    pub fn counted(&self) -> (Client, Requests) {
+        let requests = Requests::default();
+        let http = Counting {
+            inner: self.local.http_client(),
+            requests: requests.clone(),
+        };
+        let conf = self.local.config_builder().http_client(http).build();
+        (Client::from_conf(conf), requests)
+    }
+
+    /// `queue` reached through `client`.
+    pub async fn reopen(&self, client: &Client, queue: &Queue) -> Queue {
+        Queue::from_url(client, queue.url()).await.unwrap()
+    }
+}
+
+/// Counts the drops of what it guards (a handler's future, cancelled or done).
+pub struct OnDrop(pub Count);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.inc();
+    }
 }
