@@ -8,7 +8,9 @@
 mod support;
 
 mod acks;
+mod adaptive;
 mod api;
+mod failures;
 mod fifo;
 mod flow;
 mod layers;
@@ -18,3 +20,4 @@ mod outcomes;
 mod poll_errors;
 mod races;
 mod shutdown;
+mod stress;
