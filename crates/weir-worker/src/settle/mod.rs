@@ -51,6 +51,9 @@ pub(crate) enum Settled {
 }
 
 /// Turns `outcome` into its SQS action.
+///
+/// The SDK calls' futures are large (kilobytes): the paths other than an ack are boxed,
+/// so that the task every message runs in stays small.
 pub(crate) async fn settle(ctx: &Ctx, ticket: Ticket, outcome: Outcome) -> Settled {
     let stats = &ctx.stats;
     let id = ticket.msg.message_id();
@@ -66,7 +69,7 @@ pub(crate) async fn settle(ctx: &Ctx, ticket: Ticket, outcome: Outcome) -> Settl
             // The decoder's error may quote the body: it goes to the dead-letter copy,
             // not to the log.
             tracing::warn!(message_id = %id, "body does not decode");
-            dead_letter::send(ctx, ticket, "decode_failed", &error).await
+            Box::pin(dead_letter::send(ctx, ticket, "decode_failed", &error)).await
         }
         Outcome::Failed {
             action: Action::Reject,
@@ -74,19 +77,19 @@ pub(crate) async fn settle(ctx: &Ctx, ticket: Ticket, outcome: Outcome) -> Settl
             ..
         } => {
             tracing::warn!(message_id = %id, error = %error, "handler rejected the message");
-            dead_letter::send(ctx, ticket, "rejected", &error).await
+            Box::pin(dead_letter::send(ctx, ticket, "rejected", &error)).await
         }
         Outcome::Failed {
             action: Action::Retry { after },
             error,
             ..
-        } => failed(ctx, ticket, after, &error).await,
+        } => Box::pin(failed(ctx, ticket, after, &error)).await,
         // A future variant of Action: retried, the safe default.
-        Outcome::Failed { error, .. } => failed(ctx, ticket, None, &error).await,
+        Outcome::Failed { error, .. } => Box::pin(failed(ctx, ticket, None, &error)).await,
         Outcome::Panicked(error) => {
             stats.panics.add(1);
             tracing::error!(message_id = %id, attempts, error = %error, "handler panicked");
-            failed(ctx, ticket, None, &error).await
+            Box::pin(failed(ctx, ticket, None, &error)).await
         }
         Outcome::LeaseLost => {
             stats.leases_lost.add(1);
