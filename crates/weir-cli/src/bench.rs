@@ -197,6 +197,8 @@ struct Report {
     concurrency: u32,
     rate: Option<f64>,
     handler_ms: u64,
+    /// Every message was sent before the consumers started.
+    prefill: bool,
     weir: Phase,
     raw: Option<Phase>,
     ratios: Option<Ratios>,
@@ -349,6 +351,7 @@ pub(crate) async fn run(endpoint: &Endpoint, args: &BenchArgs, json: bool) -> Re
         concurrency: args.concurrency,
         rate: args.rate,
         handler_ms: args.handler_ms,
+        prefill: args.prefill,
         weir,
         raw,
         ratios,
@@ -389,8 +392,8 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
     let (done_tx, done_rx) = watch::channel(false);
 
     s.counter.reset();
-    let cpu0 = cpu_seconds();
-    let start = tokio::time::Instant::now();
+    let mut cpu0 = cpu_seconds();
+    let mut start = tokio::time::Instant::now();
 
     let mut producers = tokio::task::JoinSet::new();
     for _ in 0..s.args.producers {
@@ -426,6 +429,17 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
                 });
             }
         }
+    }
+
+    // --prefill: every message is in the queue before the consumers start, and the
+    // phase's time, CPU and requests count the consumers alone.
+    let mut prefilled_in = None;
+    if s.args.prefill {
+        while producers.join_next().await.is_some() {}
+        prefilled_in = Some(start.elapsed());
+        s.counter.reset();
+        cpu0 = cpu_seconds();
+        start = tokio::time::Instant::now();
     }
 
     let consumer_name;
@@ -487,7 +501,7 @@ async fn phase(s: &Setup, kind: Kind) -> Result<Phase> {
     let mut tick = tokio::time::interval(Duration::from_millis(5));
     let mut last = (0u64, tokio::time::Instant::now());
     let mut interrupted = false;
-    let mut sent_at = None;
+    let mut sent_at = prefilled_in;
     loop {
         tokio::select! {
             _ = stop.changed() => { interrupted = true; break; }
@@ -821,6 +835,9 @@ fn print_report(out: &Out, r: &Report) {
             .unwrap_or_default(),
         r.endpoint
     ));
+    if r.prefill {
+        out.line("prefilled: every message was sent before the consumers started; time, cpu and requests count the consumers alone");
+    }
     if let Some(rate) = r.rate {
         out.line(format!("rate limit {rate} msg/s (received)"));
     }

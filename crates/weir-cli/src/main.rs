@@ -262,6 +262,11 @@ pub(crate) struct BenchArgs {
     /// Give up when nothing is processed for this many seconds (reports what is lost).
     #[arg(long, default_value_t = 60)]
     pub(crate) stall_secs: u64,
+    /// Send every message before the consumers start: throughput, CPU and requests then
+    /// measure the consumers alone (sending is reported apart), and latency is time
+    /// spent waiting in the queue.
+    #[arg(long)]
+    pub(crate) prefill: bool,
     /// Keep the bench queue afterwards (default: delete it).
     #[arg(long)]
     pub(crate) keep_queue: bool,
