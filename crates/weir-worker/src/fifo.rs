@@ -105,7 +105,16 @@ impl<T: Send + Sync + 'static> Scheduler<T> {
         if settled == Settled::Stop && !group.waiting.is_empty() {
             let rest: Vec<Ticket> = group.waiting.drain(..).map(|(_, t, _)| t).collect();
             self.ctx.stats.released_on_failure.add(rest.len() as u64);
-            release(&self.ctx, rest).await;
+            // In a task of its own: the other groups go on during the round trip. SQS
+            // delivers none of this group's later messages until these are back.
+            let ctx = self.ctx.clone();
+            let kill = ctx.tokens.kill.clone();
+            self.ctx.handlers.spawn(async move {
+                tokio::select! {
+                    () = kill.cancelled() => {}
+                    _ = release(&ctx, rest) => {}
+                }
+            });
         }
         self.start_next(name).await;
     }
