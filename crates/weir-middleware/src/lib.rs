@@ -11,7 +11,7 @@
 //! | [`RetryPolicy`], [`RetryLayer`] | exponential backoff with jitter, max attempts, max elapsed time, a shared retry budget, `Retry-After` honoured |
 //! | [`TimeoutLayer`] | fails with a named [`Elapsed`](timeout::Elapsed) and cancels the request's [`CancellationToken`](tokio_util::sync::CancellationToken) |
 //! | [`TraceLayer`] | a span per message with `messaging.*` fields and the parent trace context |
-//! | [`classify`] | the default predicates: [`is_retryable`](classify::is_retryable), [`is_throttling`](classify::is_throttling), [`retry_after`](classify::retry_after) |
+//! | [`classify`], [`HandlerError`](classify::HandlerError) | the one classification of failures, shared with weir-worker: [`action`](classify::action) (retry, retry after, reject), and the predicates [`is_retryable`](classify::is_retryable), [`is_throttling`](classify::is_throttling), [`retry_after`](classify::retry_after) |
 //!
 //! Every layer reads time from `tokio::time`, so tests under `tokio::time::pause()` run
 //! them in virtual time. Layers with errors of their own return [`BoxError`]; downcast it.
@@ -93,6 +93,47 @@
 //!     .oneshot(WithCancellation::new(order, shutdown.child_token()))
 //!     .await?;
 //! assert_eq!(out, 42);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! # Around a worker
+//!
+//! The same order around a weir-worker handler, on the in-process SQS. The worker's
+//! `Message<T>` is `Clone`, `Cancellable` and `MessageMeta`, so it needs no wrapper, and
+//! the worker reads a rejection the way `RetryLayer` does: a reject is never retried
+//! in process, and goes to the dead-letter queue.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::time::Duration;
+//! use weir_middleware::{RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer};
+//! use weir_worker::{handler_fn, HandlerError, Message, Worker};
+//!
+//! let client = weir_local::LocalSqs::new().client();
+//! let topology = weir_sqs::QueueSpec::standard("orders").dead_letter(5).ensure(&client).await?;
+//! let dlq = topology.dlq.clone().ok_or("declared")?;
+//! let producer: weir_sqs::Producer<u64> = weir_sqs::Producer::new(topology.queue.clone());
+//! for r in producer.send_batch(&[1, 2, 0]).await {
+//!     r?;
+//! }
+//! let worker = Worker::builder(topology.queue.clone())
+//!     .layer(TraceLayer::new())
+//!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
+//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(RateLimitLayer::new(RateLimiter::new(100.0, 10)?))
+//!     .handler(handler_fn(|msg: Message<u64>| async move {
+//!         match msg.body() {
+//!             Ok(0) | Err(_) => Err(HandlerError::reject("no such order")),
+//!             Ok(_) => Ok(()),
+//!         }
+//!     }))
+//!     .dead_letter(&dlq)
+//!     .wait_time(Duration::from_secs(1))
+//!     .build()?;
+//! let report = worker.run_until(tokio::time::sleep(Duration::from_secs(3))).await;
+//! assert_eq!((report.succeeded, report.dead_lettered, report.retried), (2, 1, 0));
 //! # Ok(())
 //! # }
 //! ```

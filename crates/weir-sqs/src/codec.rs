@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{CodecError, CodecErrorKind};
 
-/// The message attribute that carries a type tag (see [`Codec::type_tag`]).
+/// The message attribute that carries a type tag (see [`Encode::type_tag`]).
 pub const TYPE_TAG_ATTRIBUTE: &str = "weir.type";
 
 /// A body that could not be decoded. Kept on the [`Message`](crate::Message) with the raw
