@@ -317,6 +317,16 @@ async fn run(kind: &'static str, rules: Vec<FaultRule>) -> Outcome {
 /// explained by lost send responses and the worker's report (see
 /// [`Outcome::duplicate_bound`]).
 async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Duration>) -> Outcome {
+    run_timed(kind, rules, outage, None).await
+}
+
+/// As [`run_with`], with the worker's request timeout set (default: the worker's, 10 s).
+async fn run_timed(
+    kind: &'static str,
+    rules: Vec<FaultRule>,
+    outage: Option<Duration>,
+    request_timeout: Option<Duration>,
+) -> Outcome {
     let seed = seed_for(kind);
     fastrand::seed(seed);
     println!("chaos {kind}: seed {seed} (replay with WEIR_CHAOS_SEED={seed})");
@@ -358,9 +368,13 @@ async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Dura
             }
         }))
         .concurrency(20)
-        .dead_letter(&dlq)
-        .build()
-        .unwrap();
+        .dead_letter(&dlq);
+    let worker = match request_timeout {
+        Some(t) => worker.request_timeout(t),
+        None => worker,
+    }
+    .build()
+    .unwrap();
     let handle: WorkerHandle = worker.handle();
     let task = tokio::spawn(worker.run());
     let producer: Producer<u32> = Producer::new(queue.clone());
@@ -401,7 +415,10 @@ async fn run_with(kind: &'static str, rules: Vec<FaultRule>, outage: Option<Dura
     drain(&local, queue.url(), &seen, WAVE, kind).await;
 
     // Recovery: the faults stop; a second wave goes through without a single failure.
+    // A request whose fault was drawn before the clear (a long poll that waits up to
+    // 20 s, then loses its response) may still end after it: let those finish first.
     local.faults().clear();
+    tokio::time::sleep(Duration::from_secs(21)).await;
     let before = counting.total();
     let recovery: Vec<u32> = (WAVE..WAVE + RECOVERY).collect();
     assert_eq!(
@@ -776,13 +793,17 @@ async fn deletes_slower_than_the_visibility_timeout() {
     // RELIABILITY.md), so the message stays invisible and the slow delete still
     // deletes; a delete that completes after the visibility deadline anyway is counted
     // as a possible duplicate. Strict: duplicates ≤ what the worker's report explains.
-    let o = run(
+    // The request timeout is raised past the delete's latency, so the slow deletes
+    // complete (the next test keeps the default, which cuts them).
+    let o = run_timed(
         "delete latency 35 s (> visibility)",
         vec![
             FaultRule::new(FaultAction::Latency(Duration::from_secs(35)))
                 .operation("DeleteMessageBatch")
                 .probability(0.05),
         ],
+        None,
+        Some(Duration::from_secs(60)),
     )
     .await;
     assert_eq!(o.requests.errors + o.requests.timeouts + o.requests.io, 0);
@@ -795,4 +816,26 @@ async fn deletes_slower_than_the_visibility_timeout() {
         o.report.acked,
         o.distinct
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletes_that_outlast_the_request_timeout_are_cut_and_retried() {
+    // The same 35 s deletes with the worker's default request timeout (10 s): the worker
+    // gives up on each slow call at 10 s and sends the delete again while the lease
+    // holds, so no call outlives the visibility timeout and nothing is lost.
+    let o = run(
+        "delete latency 35 s, request timeout 10 s",
+        vec![
+            FaultRule::new(FaultAction::Latency(Duration::from_secs(35)))
+                .operation("DeleteMessageBatch")
+                .probability(0.05),
+        ],
+    )
+    .await;
+    assert_eq!(
+        o.requests.slow, 0,
+        "every slow call was cut at the request timeout"
+    );
+    assert_eq!(o.requests.errors + o.requests.io, 0);
+    assert_eq!(o.report.acked, u64::from(WAVE + RECOVERY), "{:?}", o.report);
 }
