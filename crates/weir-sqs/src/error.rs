@@ -133,6 +133,16 @@ impl Error {
         }
     }
 
+    /// Whether SQS refused a receipt handle (`ReceiptHandleIsInvalid`, with or without
+    /// the `AWS.SimpleQueueService.` prefix): the message was received again since, or
+    /// the handle is not one of this queue's. Trying the same handle again cannot help.
+    #[must_use]
+    pub fn is_receipt_handle_invalid(&self) -> bool {
+        self.code().is_some_and(|c| {
+            c.strip_prefix("AWS.SimpleQueueService.").unwrap_or(c) == "ReceiptHandleIsInvalid"
+        })
+    }
+
     /// How long the service asked the caller to wait, when it said so (a `Retry-After`
     /// header on a throttled response). `None` means "use your own backoff".
     #[must_use]
@@ -778,6 +788,19 @@ mod tests {
             .status(status)
             .body(SdkBody::empty())
             .unwrap()
+    }
+
+    #[test]
+    fn a_refused_receipt_handle_is_recognised_with_or_without_the_prefix() {
+        for code in [
+            "ReceiptHandleIsInvalid",
+            "AWS.SimpleQueueService.ReceiptHandleIsInvalid",
+        ] {
+            let e = Error::from_sdk("SendMessage", service_err(400, code));
+            assert!(e.is_receipt_handle_invalid(), "{code}");
+        }
+        let e = Error::from_sdk("SendMessage", service_err(400, "InvalidParameterValue"));
+        assert!(!e.is_receipt_handle_invalid());
     }
 
     #[test]

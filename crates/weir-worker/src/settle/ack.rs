@@ -155,7 +155,7 @@ async fn delete(ctx: &Ctx, mut batch: Vec<AckItem>) -> Vec<AckItem> {
     for (item, result) in batch.into_iter().zip(per_entry) {
         match result {
             Ok(()) => finish(ctx, item, Done::Deleted),
-            Err(e) if is_receipt_invalid(&e) => finish(ctx, item, Done::PossibleDuplicate),
+            Err(e) if e.is_receipt_handle_invalid() => finish(ctx, item, Done::PossibleDuplicate),
             Err(e) if e.is_retryable() => {
                 failing = Some(e);
                 again.push(item);
@@ -172,11 +172,6 @@ async fn delete(ctx: &Ctx, mut batch: Vec<AckItem>) -> Vec<AckItem> {
         None => ctx.health.ack_ok(),
     }
     again
-}
-
-fn is_receipt_invalid(e: &weir_sqs::Error) -> bool {
-    e.code()
-        .is_some_and(|c| c == "ReceiptHandleIsInvalid" || c.ends_with(".ReceiptHandleIsInvalid"))
 }
 
 /// Ends an entry: its lease, its slot, its count.
