@@ -6,6 +6,8 @@
 //! A LocalStack test that cannot reach LocalStack fails with a message saying how to
 //! start it; it never passes by skipping its work.
 
+pub mod worker_kit;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_config::BehaviorVersion;

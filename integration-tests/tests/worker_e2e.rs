@@ -12,82 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{QueueAttributeName as A, SendMessageBatchRequestEntry};
-use weir_integration_tests::{localstack_client, unique_name};
-use weir_sqs::Queue;
-use weir_worker::{
-    DeadLetter, HandlerError, Message, RetryPolicy, Worker, WorkerReport, handler_fn,
-};
-
-async fn create(client: &Client, prefix: &str) -> Queue {
-    let url = client
-        .create_queue()
-        .queue_name(unique_name(prefix))
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    Queue::from_url(client, &url).await.unwrap()
-}
-
-async fn send(client: &Client, url: &str, bodies: &[String]) {
-    for chunk in bodies.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(format!("m{i}"))
-                    .message_body(b)
-                    .build()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>();
-        let out = client
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
-        assert!(out.failed.is_empty());
-    }
-}
-
-async fn counts(client: &Client, url: &str) -> (u64, u64) {
-    let a = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap_or_default();
-    let get = |k: A| a.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        get(A::ApproximateNumberOfMessages),
-        get(A::ApproximateNumberOfMessagesNotVisible),
-    )
-}
-
-async fn run_until<T: Send + Sync + 'static>(
-    worker: Worker<T>,
-    limit: Duration,
-    done: impl Fn() -> bool,
-) -> WorkerReport {
-    let handle = worker.handle();
-    let task = tokio::spawn(worker.run());
-    let start = tokio::time::Instant::now();
-    while !done() {
-        assert!(start.elapsed() < limit, "not done in {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    handle.shutdown();
-    task.await.unwrap()
-}
+use weir_integration_tests::localstack_client;
+use weir_integration_tests::worker_kit::{counts, create_queue, run_until, send};
+use weir_worker::{DeadLetter, HandlerError, Message, RetryPolicy, Worker, handler_fn};
 
 #[derive(Clone, Default)]
 struct Count(Arc<AtomicUsize>);
@@ -103,8 +30,8 @@ impl Count {
 #[tokio::test]
 async fn ack_retry_and_dead_letter() {
     let client = localstack_client().await;
-    let q = create(&client, "wk-e2e").await;
-    let dlq = create(&client, "wk-e2e-dlq").await;
+    let q = create_queue(&client, "wk-e2e", false).await;
+    let dlq = create_queue(&client, "wk-e2e-dlq", false).await;
     let bodies: Vec<String> = (0..30).map(|i| i.to_string()).collect();
     send(&client, q.url(), &bodies).await;
     let done = Count::default();
@@ -159,7 +86,7 @@ async fn ack_retry_and_dead_letter() {
 #[tokio::test]
 async fn shutdown_releases_everything_unfinished() {
     let client = localstack_client().await;
-    let q = create(&client, "wk-e2e-sd").await;
+    let q = create_queue(&client, "wk-e2e-sd", false).await;
     let bodies: Vec<String> = (0..40).map(|i| i.to_string()).collect();
     send(&client, q.url(), &bodies).await;
     let started = Count::default();
@@ -208,7 +135,7 @@ fn collect(
 #[tokio::test]
 async fn a_killed_worker_loses_nothing() {
     let client = localstack_client().await;
-    let q = create(&client, "wk-e2e-kill").await;
+    let q = create_queue(&client, "wk-e2e-kill", false).await;
     const N: usize = 300;
     let ids: Vec<String> = (0..N).map(|i| format!("id-{i}")).collect();
     send(&client, q.url(), &ids).await;
