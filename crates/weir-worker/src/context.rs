@@ -105,8 +105,21 @@ impl Ctx {
     where
         F: Future<Output = ()> + Send + 'static,
     {
+        tokio::spawn(self.guarded(task, body))
+    }
+
+    /// `body` as one of the worker's own tasks runs it, for a caller that spawns it
+    /// itself (into a `TaskTracker`, say): stopped by the kill token, panics reported.
+    pub(crate) fn guarded<F>(
+        self: &Arc<Self>,
+        task: &'static str,
+        body: F,
+    ) -> impl Future<Output = ()> + Send + 'static
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         let ctx = self.clone();
-        tokio::spawn(async move {
+        async move {
             let kill = ctx.tokens.kill.clone();
             let guarded = AssertUnwindSafe(body).catch_unwind();
             tokio::select! {
@@ -116,7 +129,7 @@ impl Ctx {
                     ctx.fail(task, &panic_message(&*panic));
                 }
             }
-        })
+        }
     }
 }
 

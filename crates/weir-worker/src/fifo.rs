@@ -108,13 +108,11 @@ impl<T: Send + Sync + 'static> Scheduler<T> {
             // In a task of its own: the other groups go on during the round trip. SQS
             // delivers none of this group's later messages until these are back.
             let ctx = self.ctx.clone();
-            let kill = ctx.tokens.kill.clone();
-            self.ctx.handlers.spawn(async move {
-                tokio::select! {
-                    () = kill.cancelled() => {}
-                    _ = release(&ctx, rest) => {}
-                }
-            });
+            self.ctx
+                .handlers
+                .spawn(self.ctx.guarded("FIFO release", async move {
+                    release(&ctx, rest).await;
+                }));
         }
         self.start_next(name).await;
     }

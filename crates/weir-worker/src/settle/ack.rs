@@ -93,13 +93,10 @@ pub(crate) async fn run(
             break;
         };
         let c = ctx.clone();
-        let flush = ctx.spawn_internal("ack flush", async move {
+        flushes.spawn(ctx.guarded("ack flush", async move {
             flush(&c, batch).await;
             drop(permit);
-        });
-        flushes.spawn(async move {
-            let _ = flush.await;
-        });
+        }));
     }
     flushes.close();
     flushes.wait().await;
