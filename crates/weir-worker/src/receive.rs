@@ -63,15 +63,24 @@ pub(crate) struct Poller<T> {
     source: Arc<dyn Source<T>>,
     slots: Arc<Slots>,
     paused: watch::Receiver<bool>,
+    /// The receive's parameters, built once; each poll sets its size and attempt id.
+    options: ReceiveOptions,
 }
 
 impl<T: Send + Sync + 'static> Poller<T> {
     pub(crate) fn new(ctx: &Arc<Ctx>, source: &Arc<dyn Source<T>>, slots: &Arc<Slots>) -> Self {
+        let s = &ctx.settings;
         Self {
             ctx: ctx.clone(),
             source: source.clone(),
             slots: slots.clone(),
             paused: ctx.health.paused.subscribe(),
+            options: ReceiveOptions {
+                wait: Some(s.wait_time),
+                visibility: s.visibility_param,
+                system_attributes: Some(s.system_attributes.clone()),
+                ..ReceiveOptions::default()
+            },
         }
     }
 
@@ -101,7 +110,7 @@ impl<T: Send + Sync + 'static> Poller<T> {
 
     /// One receive: slots, permits, the long poll. `None` when nothing came (or
     /// shutdown began before it was sent).
-    async fn poll(&self, failures: &mut u32) -> Option<Vec<Held<T>>> {
+    async fn poll(&mut self, failures: &mut u32) -> Option<Vec<Held<T>>> {
         let ctx = &self.ctx;
         let s = &ctx.settings;
         let stop = &ctx.tokens.polling;
@@ -122,18 +131,13 @@ impl<T: Send + Sync + 'static> Poller<T> {
                 () = limit.acquire(n) => {}
             }
         }
-        let options = ReceiveOptions {
-            max_messages: n,
-            wait: Some(s.wait_time),
-            visibility: s.visibility_param,
-            // FIFO: if the answer is lost, the SDK's retry sends the same attempt id and
-            // gets the same messages back, instead of leaving them invisible.
-            attempt_id: s.fifo.then(attempt_id),
-            system_attributes: Some(s.system_attributes.clone()),
-        };
+        self.options.max_messages = n;
+        // FIFO: if the answer is lost, the SDK's retry sends the same attempt id and gets
+        // the same messages back, instead of leaving them invisible.
+        self.options.attempt_id = s.fifo.then(attempt_id);
         let receive = ctx
             .calls
-            .timed(Op::Receive, s.wait_time, self.source.receive(&options));
+            .timed(Op::Receive, s.wait_time, self.source.receive(&self.options));
         tokio::pin!(receive);
         let (result, drained) = tokio::select! {
             r = &mut receive => (r, false),
