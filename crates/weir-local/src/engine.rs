@@ -11,7 +11,6 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::error::{ErrorKind, SqsError, SqsResult};
 use crate::fault::Faults;
-use crate::json::JsonOut;
 use crate::ops::moves::MoveTask;
 use crate::queue::Queue;
 
@@ -131,21 +130,10 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
     })
 }
 
+/// serde_json is the one parser and writer of the protocol: a field added to a shape in
+/// [`crate::wire`] is read and written everywhere at once.
 fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    // The hot responses go through `out_json`; these are mostly small, and a small
-    // buffer stays in the allocator's per-thread cache.
-    let mut buf = Vec::with_capacity(256);
-    serde_json::to_writer(&mut buf, &r?)
-        .map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))?;
-    Ok(buf)
-}
-
-/// [`out`] for the hot responses, with the hand-written writer of [`crate::json`].
-fn out_json<T: JsonOut>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
-    let r = r?;
-    let mut buf = Vec::with_capacity(r.size_hint());
-    r.write_json(&mut buf);
-    Ok(buf)
+    serde_json::to_vec(&r?).map_err(|e| SqsError::new(ErrorKind::Internal, e.to_string()))
 }
 
 impl Engine {
@@ -200,25 +188,13 @@ impl Engine {
             "UntagQueue" => out(self.untag_queue(&parse(body)?)),
             "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
-            "SendMessage" => out_json(self.send_message(&parse(body)?, ctx)),
-            "SendMessageBatch" => {
-                let req = crate::fastparse::send_batch(body).map_or_else(|| parse(body), Ok)?;
-                out_json(self.send_message_batch(req, ctx))
-            }
-            "ReceiveMessage" => {
-                let req = crate::fastparse::receive(body).map_or_else(|| parse(body), Ok)?;
-                out_json(self.receive_message(req).await)
-            }
+            "SendMessage" => out(self.send_message(&parse(body)?, ctx)),
+            "SendMessageBatch" => out(self.send_message_batch(parse(body)?, ctx)),
+            "ReceiveMessage" => out(self.receive_message(parse(body)?).await),
             "DeleteMessage" => out(self.delete_message(&parse(body)?)),
-            "DeleteMessageBatch" => {
-                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
-                out_json(self.delete_message_batch(req))
-            }
+            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?)),
             "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
-            "ChangeMessageVisibilityBatch" => {
-                let req = crate::fastparse::handle_batch(body).map_or_else(|| parse(body), Ok)?;
-                out_json(self.change_visibility_batch(req))
-            }
+            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?)),
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
             "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
             "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),

@@ -260,6 +260,8 @@ pub(crate) struct IdEntry {
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct BatchOut<T> {
     pub(crate) successful: Vec<T>,
+    /// Left out when empty, as AWS does: clients test `"Failed" in response`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) failed: Vec<FailedEntry>,
 }
 
@@ -287,5 +289,7 @@ pub(crate) struct MessageOut {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub(crate) struct ReceiveOut {
+    /// Left out when empty, as AWS does: `"Messages" in response` means messages came.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub(crate) messages: Vec<MessageOut>,
 }
