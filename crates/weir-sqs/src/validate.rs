@@ -56,30 +56,30 @@ pub fn check_text(field: &'static str, text: &str) -> Result<()> {
     }
 }
 
-/// Checks an attribute name: 1–256 characters of `A–Z a–z 0–9 _ - .`, no leading or
-/// trailing period, no `..`, not starting with `AWS.` or `Amazon.` (any case).
+/// Checks an attribute name: 1–256 characters, each a letter or digit (any script, as
+/// AWS takes `attr.1øßä`) or `_ - .`; no leading or trailing period, no `..`, not
+/// starting with `AWS.` or `Amazon.` (any case). Punctuation such as `! " § ( ?` is
+/// refused, as AWS refuses it.
 ///
 /// # Errors
 ///
 /// [`Error::InvalidInput`] naming the rule broken.
 pub fn check_attribute_name(name: &str) -> Result<()> {
     const F: &str = "message attribute name";
-    if name.is_empty() || name.len() > MAX_ATTRIBUTE_NAME_LEN {
+    let len = name.chars().count();
+    if len == 0 || len > MAX_ATTRIBUTE_NAME_LEN {
         return Err(Error::invalid(
             F,
-            format!(
-                "{name:?} is {} characters; the limit is 1-{MAX_ATTRIBUTE_NAME_LEN}",
-                name.len()
-            ),
+            format!("{name:?} is {len} characters; the limit is 1-{MAX_ATTRIBUTE_NAME_LEN}"),
         ));
     }
     if let Some(c) = name
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.')))
     {
         return Err(Error::invalid(
             F,
-            format!("{name:?} contains {c:?}; only A-Z a-z 0-9 _ - . are allowed"),
+            format!("{name:?} contains {c:?}; only letters, digits and _ - . are allowed"),
         ));
     }
     if name.starts_with('.') || name.ends_with('.') || name.contains("..") {
@@ -395,7 +395,7 @@ mod tests {
 
     #[test]
     fn attribute_names() {
-        for ok in ["a", "trace-id", "x.y_z", &"n".repeat(256)] {
+        for ok in ["a", "trace-id", "x.y_z", &"n".repeat(256), "attr.1øßä", "é", &"ß".repeat(256)] {
             check_attribute_name(ok).unwrap();
         }
         for bad in [
@@ -408,7 +408,11 @@ mod tests {
             "Amazon.x",
             "amazon.y",
             "a b",
-            "é",
+            "a!",
+            "a\"b",
+            "a§",
+            "a(b",
+            "a?",
             &"n".repeat(257),
         ] {
             assert!(check_attribute_name(bad).is_err(), "{bad:?}");
