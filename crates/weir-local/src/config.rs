@@ -197,14 +197,8 @@ fn parse_redrive_allow(value: &str) -> SqsResult<Option<RedriveAllow>> {
 }
 
 impl QueueConfig {
-    /// Applies one attribute, validating its value. `creating` allows `FifoQueue`.
-    pub(crate) fn apply(
-        &mut self,
-        name: &str,
-        value: &str,
-        fifo: bool,
-        creating: bool,
-    ) -> SqsResult<()> {
+    /// Applies one attribute, validating its value.
+    pub(crate) fn apply(&mut self, name: &str, value: &str, fifo: bool) -> SqsResult<()> {
         match name {
             "VisibilityTimeout" => self.visibility_timeout = int_in(name, value, 0, 43_200)?,
             "DelaySeconds" => self.delay_seconds = int_in(name, value, 0, 900)?,
@@ -234,11 +228,20 @@ impl QueueConfig {
                     self.kms_key = None;
                 }
             }
-            "FifoQueue" if creating => {
-                if boolean(name, value)? != fifo {
-                    return Err(invalid_value(
-                        name,
-                        "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.",
+            // AWS knows FifoQueue on FIFO queues only: on a standard queue, even "false"
+            // is an unknown attribute. On a FIFO queue "true" is accepted (CreateQueue
+            // checked it against the name), anything else would change the queue type.
+            "FifoQueue" if !fifo => {
+                return Err(SqsError::new(
+                    ErrorKind::InvalidAttributeName,
+                    format!("Unknown Attribute {name}."),
+                ));
+            }
+            "FifoQueue" => {
+                if !boolean(name, value)? {
+                    return Err(SqsError::new(
+                        ErrorKind::InvalidAttributeValue,
+                        "Invalid value for the parameter FifoQueue. Reason: Modifying queue type is not supported.",
                     ));
                 }
             }
@@ -277,10 +280,9 @@ impl QueueConfig {
         &mut self,
         attrs: &HashMap<String, String>,
         fifo: bool,
-        creating: bool,
     ) -> SqsResult<()> {
         for (k, v) in attrs {
-            self.apply(k, v, fifo, creating)?;
+            self.apply(k, v, fifo)?;
         }
         if self.throughput_per_group && !self.dedup_scope_group {
             return Err(invalid_value(
@@ -349,18 +351,13 @@ mod tests {
     #[test]
     fn ranges_are_enforced() {
         let mut c = QueueConfig::default();
-        assert!(c.apply("VisibilityTimeout", "43200", false, true).is_ok());
-        let e = c
-            .apply("VisibilityTimeout", "43201", false, true)
-            .unwrap_err();
+        assert!(c.apply("VisibilityTimeout", "43200", false).is_ok());
+        let e = c.apply("VisibilityTimeout", "43201", false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidAttributeValue);
-        assert!(c.apply("MaximumMessageSize", "1023", false, true).is_err());
-        assert!(
-            c.apply("MessageRetentionPeriod", "59", false, true)
-                .is_err()
-        );
-        assert!(c.apply("DelaySeconds", "901", false, true).is_err());
-        let e = c.apply("Nope", "1", false, true).unwrap_err();
+        assert!(c.apply("MaximumMessageSize", "1023", false).is_err());
+        assert!(c.apply("MessageRetentionPeriod", "59", false).is_err());
+        assert!(c.apply("DelaySeconds", "901", false).is_err());
+        let e = c.apply("Nope", "1", false).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidAttributeName);
     }
 
@@ -371,7 +368,6 @@ mod tests {
             "RedrivePolicy",
             r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":"3"}"#,
             false,
-            true,
         )
         .unwrap();
         assert_eq!(c.redrive.as_ref().unwrap().max_receive_count, 3);

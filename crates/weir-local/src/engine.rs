@@ -97,11 +97,31 @@ impl EngineResponse {
     }
 }
 
-/// Per-request context: where queue URLs point and who is sending.
+/// Per-request context: where queue URLs point, who is sending, and the namespace.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx<'a> {
     pub(crate) base_url: &'a str,
     pub(crate) sender_id: &'a str,
+    /// The account whose queues the request sees.
+    pub(crate) account: &'a str,
+    /// The region of the request (its SigV4 scope), else the engine's default.
+    pub(crate) region: &'a str,
+    /// The `X-Amzn-Trace-Id` request header: SendMessage(Batch) stores it as the
+    /// `AWSTraceHeader` system attribute.
+    pub(crate) trace_header: Option<&'a str>,
+}
+
+impl<'a> Ctx<'a> {
+    /// A context in the engine's own account and default region (direct calls).
+    pub(crate) fn local(engine: &'a Engine, base_url: &'a str) -> Self {
+        Self {
+            base_url,
+            sender_id: &engine.account,
+            account: &engine.account,
+            region: &engine.region,
+            trace_header: None,
+        }
+    }
 }
 
 /// The shared engine behind every `LocalSqs` clone.
@@ -180,28 +200,26 @@ impl Engine {
             "CreateQueue" => out(self.create_queue(parse(body)?, ctx)),
             "GetQueueUrl" => out(self.get_queue_url(parse(body)?, ctx)),
             "ListQueues" => out(self.list_queues(parse(body)?, ctx)),
-            "GetQueueAttributes" => out(self.get_queue_attributes(&parse(body)?)),
-            "SetQueueAttributes" => out(self.set_queue_attributes(&parse(body)?)),
-            "DeleteQueue" => out(self.delete_queue(&parse(body)?)),
-            "PurgeQueue" => out(self.purge_queue(&parse(body)?)),
-            "TagQueue" => out(self.tag_queue(parse(body)?)),
-            "UntagQueue" => out(self.untag_queue(&parse(body)?)),
-            "ListQueueTags" => out(self.list_queue_tags(&parse(body)?)),
+            "GetQueueAttributes" => out(self.get_queue_attributes(&parse(body)?, ctx)),
+            "SetQueueAttributes" => out(self.set_queue_attributes(&parse(body)?, ctx)),
+            "DeleteQueue" => out(self.delete_queue(&parse(body)?, ctx)),
+            "PurgeQueue" => out(self.purge_queue(&parse(body)?, ctx)),
+            "TagQueue" => out(self.tag_queue(parse(body)?, ctx)),
+            "UntagQueue" => out(self.untag_queue(&parse(body)?, ctx)),
+            "ListQueueTags" => out(self.list_queue_tags(&parse(body)?, ctx)),
             "ListDeadLetterSourceQueues" => out(self.list_dlq_sources(&parse(body)?, ctx)),
             "SendMessage" => out(self.send_message(&parse(body)?, ctx)),
             "SendMessageBatch" => out(self.send_message_batch(parse(body)?, ctx)),
-            "ReceiveMessage" => out(self.receive_message(parse(body)?).await),
-            "DeleteMessage" => out(self.delete_message(&parse(body)?)),
-            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?)),
-            "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?)),
-            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?)),
+            "ReceiveMessage" => out(self.receive_message(parse(body)?, ctx).await),
+            "DeleteMessage" => out(self.delete_message(&parse(body)?, ctx)),
+            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?, ctx)),
+            "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?, ctx)),
+            "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?, ctx)),
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),
             "ListMessageMoveTasks" => out(self.list_move_tasks(parse(body)?)),
             "CancelMessageMoveTask" => out(self.cancel_move_task(parse(body)?)),
-            "AddPermission" | "RemovePermission" => Err(SqsError::new(
-                ErrorKind::UnsupportedOperation,
-                format!("{op} is not supported by weir-local."),
-            )),
+            "AddPermission" => out(self.add_permission(&parse(body)?, ctx)),
+            "RemovePermission" => out(self.remove_permission(&parse(body)?, ctx)),
             _ => Err(SqsError::new(
                 ErrorKind::UnknownOperation,
                 format!("Unknown operation {op}."),
@@ -211,69 +229,100 @@ impl Engine {
 
     // ----- registry -----
 
-    pub(crate) fn queue_url(&self, base: &str, name: &str) -> String {
-        format!("{base}/{}/{name}", self.account)
+    /// The ARN of a queue in a namespace: also its key in the registry, so queues live
+    /// per account and region as on AWS.
+    pub(crate) fn arn_in(account: &str, region: &str, name: &str) -> String {
+        format!("arn:aws:sqs:{region}:{account}:{name}")
     }
 
-    pub(crate) fn queue_arn(&self, name: &str) -> String {
-        format!("arn:aws:sqs:{}:{}:{name}", self.region, self.account)
+    /// The URL of a queue: `{base}/{account}/{name}` in the default region, and
+    /// `{base}/queue/{region}/{account}/{name}` (LocalStack's path form) in any other, so
+    /// that the URL carries its region.
+    pub(crate) fn queue_url(&self, base: &str, q: &Queue) -> String {
+        let (region, account) = q.namespace();
+        if region == self.region {
+            format!("{base}/{account}/{}", q.name)
+        } else {
+            format!("{base}/queue/{region}/{account}/{}", q.name)
+        }
     }
 
-    pub(crate) fn by_name(&self, name: &str) -> Option<Arc<Queue>> {
-        self.queues
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(name)
-            .cloned()
+    pub(crate) fn by_name(&self, ctx: &Ctx<'_>, name: &str) -> Option<Arc<Queue>> {
+        self.by_arn(&Self::arn_in(ctx.account, ctx.region, name))
     }
 
-    pub(crate) fn by_url(&self, url: Option<&str>) -> SqsResult<Arc<Queue>> {
+    /// Resolves a `QueueUrl` parameter: a URL (`.../{account}/{name}`, or
+    /// `.../queue/{region}/{account}/{name}`), or a bare queue name, as AWS accepts.
+    /// The region is the URL's when it carries one, else the request's.
+    pub(crate) fn by_url(&self, ctx: &Ctx<'_>, url: Option<&str>) -> SqsResult<Arc<Queue>> {
         let url = url.ok_or_else(|| SqsError::missing("QueueUrl"))?;
-        let mut parts = url.trim_end_matches('/').rsplit('/');
+        if !url.contains('/') {
+            return self.by_name(ctx, url).ok_or_else(SqsError::no_queue);
+        }
+        let path = crate::gateway::Incoming::split_uri(url).0;
+        let mut parts = path.trim_end_matches('/').rsplit('/');
         let name = parts.next().unwrap_or_default();
         let account = parts.next().unwrap_or_default();
-        if account != self.account {
-            return Err(SqsError::no_queue());
-        }
-        self.by_name(name).ok_or_else(SqsError::no_queue)
+        let region = match (parts.next(), parts.next()) {
+            (Some(region), Some("queue")) if !region.is_empty() => region,
+            _ => ctx.region,
+        };
+        self.by_arn(&Self::arn_in(account, region, name))
+            .ok_or_else(SqsError::no_queue)
     }
 
     pub(crate) fn by_arn(&self, arn: &str) -> Option<Arc<Queue>> {
-        let name = arn.strip_prefix(&format!("arn:aws:sqs:{}:{}:", self.region, self.account))?;
-        self.by_name(name)
+        self.queues
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(arn)
+            .cloned()
     }
 
-    pub(crate) fn all_queues(&self) -> Vec<Arc<Queue>> {
+    /// Every queue of the request's account and region, by name.
+    pub(crate) fn queues_of(&self, ctx: &Ctx<'_>) -> Vec<Arc<Queue>> {
+        let prefix = Self::arn_in(ctx.account, ctx.region, "");
         let mut v: Vec<_> = self
             .queues
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .values()
-            .cloned()
+            .iter()
+            .filter(|(arn, _)| arn.starts_with(&prefix))
+            .map(|(_, q)| q.clone())
             .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
 
-    /// Inserts a queue unless the name is taken; returns the queue under that name.
+    /// Every queue of every namespace.
+    pub(crate) fn all_queues(&self) -> Vec<Arc<Queue>> {
+        self.queues
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    /// Inserts a queue unless its ARN is taken; returns the queue under that ARN.
     pub(crate) fn insert_queue(&self, q: Queue) -> (Arc<Queue>, bool) {
         let mut map = self
             .queues
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(existing) = map.get(&q.name) {
+        if let Some(existing) = map.get(&q.arn) {
             return (existing.clone(), false);
         }
         let q = Arc::new(q);
-        map.insert(q.name.clone(), q.clone());
+        map.insert(q.arn.clone(), q.clone());
         (q, true)
     }
 
-    pub(crate) fn remove_queue(&self, name: &str) -> Option<Arc<Queue>> {
+    pub(crate) fn remove_queue(&self, arn: &str) -> Option<Arc<Queue>> {
         self.queues
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(name)
+            .remove(arn)
     }
 }
 
@@ -284,12 +333,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn every_sqs_operation_is_routed() {
         let engine = Engine::new("000000000000".into(), "us-east-1".into(), "http://x".into());
-        let ctx = Ctx {
-            base_url: "http://x",
-            sender_id: "s",
-        };
-        let unsupported = ["AddPermission", "RemovePermission"];
-        for op in crate::OPERATIONS.iter().chain(&unsupported) {
+        let ctx = Ctx::local(&engine, "http://x");
+        for op in crate::OPERATIONS {
             let resp = engine.handle(&format!("AmazonSQS.{op}"), b"{}", &ctx).await;
             assert_ne!(
                 resp.header("x-amzn-query-error"),

@@ -25,11 +25,13 @@ pub(crate) enum ErrorKind {
     InvalidAttributeName,
     InvalidAttributeValue,
     InvalidMessageContents,
-    MessageNotInflight,
     PurgeQueueInProgress,
-    UnsupportedOperation,
+    OverLimit,
     ResourceNotFound,
     MissingParameter,
+    /// A required parameter given empty (a `MessageBody` of ""); the query code is
+    /// `MissingParameter`, as AWS sends it.
+    MissingRequiredParameter,
     Serialization,
     UnknownOperation,
     Internal,
@@ -117,24 +119,13 @@ impl ErrorKind {
                 "InvalidMessageContents",
                 "Sender",
             ),
-            Self::MessageNotInflight => (
-                400,
-                "com.amazonaws.sqs#MessageNotInflight",
-                "AWS.SimpleQueueService.MessageNotInflight",
-                "Sender",
-            ),
             Self::PurgeQueueInProgress => (
                 403,
                 "com.amazonaws.sqs#PurgeQueueInProgress",
                 "AWS.SimpleQueueService.PurgeQueueInProgress",
                 "Sender",
             ),
-            Self::UnsupportedOperation => (
-                400,
-                "com.amazonaws.sqs#UnsupportedOperation",
-                "AWS.SimpleQueueService.UnsupportedOperation",
-                "Sender",
-            ),
+            Self::OverLimit => (403, "com.amazonaws.sqs#OverLimit", "OverLimit", "Sender"),
             Self::ResourceNotFound => (
                 404,
                 "com.amazonaws.sqs#ResourceNotFoundException",
@@ -144,6 +135,12 @@ impl ErrorKind {
             Self::MissingParameter => (
                 400,
                 "com.amazonaws.sqs#MissingParameter",
+                "MissingParameter",
+                "Sender",
+            ),
+            Self::MissingRequiredParameter => (
+                400,
+                "com.amazonaws.sqs#MissingRequiredParameterException",
                 "MissingParameter",
                 "Sender",
             ),

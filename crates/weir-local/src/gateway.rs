@@ -128,12 +128,24 @@ async fn sqs(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
             "weir-local speaks the SQS JSON protocol only: send X-Amz-Target: AmazonSQS.<Operation> with a JSON body.",
         ));
     };
-    let sender = req
-        .scope()
-        .map_or(engine.account.as_str(), |s| s.access_key);
+    let scope = req.scope();
+    let sender = scope.map_or(engine.account.as_str(), |s| s.access_key);
+    // As LocalStack does: a 12-digit access key id is the account the request acts in;
+    // any other key acts in the engine's account.
+    let account = scope
+        .map(|s| s.access_key)
+        .filter(|k| k.len() == 12 && k.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or(&engine.account);
+    let region = scope
+        .map(|s| s.region)
+        .filter(|r| !r.is_empty())
+        .unwrap_or(&engine.region);
     let ctx = Ctx {
         base_url: req.base_url,
         sender_id: sender,
+        account,
+        region,
+        trace_header: req.header("x-amzn-trace-id"),
     };
     engine.handle(target, req.body, &ctx).await
 }

@@ -85,6 +85,7 @@ mod engine;
 mod error;
 mod fault;
 mod gateway;
+mod groups;
 mod latency;
 mod ops;
 mod queue;
@@ -106,8 +107,7 @@ pub use latency::Latency;
 pub use server::ServeHandle;
 
 /// The SQS operations this engine answers, by their `X-Amz-Target` suffix
-/// (`AmazonSQS.<Operation>`). AddPermission and RemovePermission answer
-/// `UnsupportedOperation`; anything else, `UnknownOperationException`.
+/// (`AmazonSQS.<Operation>`); anything else is `UnknownOperationException`.
 pub const OPERATIONS: &[&str] = &[
     "CreateQueue",
     "GetQueueUrl",
@@ -130,6 +130,8 @@ pub const OPERATIONS: &[&str] = &[
     "StartMessageMoveTask",
     "ListMessageMoveTasks",
     "CancelMessageMoveTask",
+    "AddPermission",
+    "RemovePermission",
 ];
 
 use engine::{Ctx, Engine};
@@ -424,10 +426,7 @@ impl LocalSqs {
     /// # }
     /// ```
     pub async fn handle(&self, target: &str, body: &[u8]) -> EngineResponse {
-        let ctx = Ctx {
-            base_url: &self.engine.base_url,
-            sender_id: &self.engine.account,
-        };
+        let ctx = Ctx::local(&self.engine, &self.engine.base_url);
         self.engine.handle(target, body, &ctx).await
     }
 

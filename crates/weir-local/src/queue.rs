@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::checksum::AttrValue;
 use crate::config::QueueConfig;
+use crate::groups::Groups;
 
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +68,8 @@ pub(crate) struct QueueState {
     pub(crate) ready: BTreeSet<u64>,
     /// (visible_at, seq) of every delayed or in-flight message, exactly one each.
     timers: BTreeSet<(Instant, u64)>,
-    pub(crate) group_inflight: HashMap<Arc<str>, u32>,
+    /// Visible and in-flight messages per message group (FIFO receives read it).
+    pub(crate) groups: Groups,
     pub(crate) dedup: HashMap<String, DedupEntry>,
     dedup_order: VecDeque<(Instant, String)>,
     pub(crate) attempts: HashMap<String, Attempt>,
@@ -120,7 +122,7 @@ impl Queue {
                 msgs: BTreeMap::new(),
                 ready: BTreeSet::new(),
                 timers: BTreeSet::new(),
-                group_inflight: HashMap::new(),
+                groups: Groups::default(),
                 dedup: HashMap::new(),
                 dedup_order: VecDeque::new(),
                 attempts: HashMap::new(),
@@ -131,6 +133,14 @@ impl Queue {
             }),
             notify: Notify::new(),
         }
+    }
+
+    /// The region and account of the queue, from its ARN.
+    pub(crate) fn namespace(&self) -> (&str, &str) {
+        let mut parts = self.arn.split(':').skip(3);
+        let region = parts.next().unwrap_or_default();
+        let account = parts.next().unwrap_or_default();
+        (region, account)
     }
 
     /// Locks the state. A poisoned lock is recovered: the state stays consistent
@@ -150,14 +160,12 @@ impl QueueState {
                 break;
             }
             self.timers.pop_first();
-            if let Some(m) = self.msgs.get_mut(&seq)
-                && m.state != MsgState::Visible
+            if self
+                .msgs
+                .get(&seq)
+                .is_some_and(|m| m.state != MsgState::Visible)
             {
-                if m.state == MsgState::Inflight {
-                    release_group(&mut self.group_inflight, m.group_id.as_ref());
-                }
-                m.state = MsgState::Visible;
-                self.ready.insert(seq);
+                self.become_visible(seq);
             }
         }
         let retention = Duration::from_secs(u64::from(self.cfg.retention));
@@ -203,27 +211,22 @@ impl QueueState {
     pub(crate) fn insert(&mut self, mut m: Msg, now: Instant) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
-        if m.visible_at > now {
-            m.state = MsgState::Delayed;
+        let delayed = m.visible_at > now;
+        m.state = MsgState::Delayed;
+        if delayed {
             self.timers.insert((m.visible_at, seq));
-        } else {
-            m.state = MsgState::Visible;
-            self.ready.insert(seq);
         }
         self.msgs.insert(seq, m);
+        if !delayed {
+            self.become_visible(seq);
+        }
         seq
     }
 
     /// Removes a message wherever it is.
     pub(crate) fn remove(&mut self, seq: u64) -> Option<Msg> {
+        self.leave_state(seq);
         let m = self.msgs.remove(&seq)?;
-        match m.state {
-            MsgState::Visible => {
-                self.ready.remove(&seq);
-            }
-            MsgState::Inflight => release_group(&mut self.group_inflight, m.group_id.as_ref()),
-            MsgState::Delayed => {}
-        }
         if m.state != MsgState::Visible {
             self.timers.remove(&(m.visible_at, seq));
         }
@@ -232,39 +235,90 @@ impl QueueState {
 
     /// Marks a visible message in flight until `until`, with a fresh receipt token.
     pub(crate) fn take_inflight(&mut self, seq: u64, now: Instant, now_ms: u64, until: Instant) {
+        if !self.msgs.contains_key(&seq) {
+            return;
+        }
+        self.leave_state(seq);
         let Some(m) = self.msgs.get_mut(&seq) else {
             return;
         };
-        self.ready.remove(&seq);
         m.state = MsgState::Inflight;
         m.receive_count += 1;
         m.first_receive_ms.get_or_insert(now_ms);
         m.receipt = fastrand::u64(..);
         m.received_at = now;
         m.visible_at = until;
-        if let Some(g) = &m.group_id {
-            *self.group_inflight.entry(g.clone()).or_insert(0) += 1;
+        if let Some(g) = m.group_id.clone() {
+            self.groups.inflight(&g, seq);
         }
         self.timers.insert((until, seq));
     }
 
-    /// Sets a new visibility deadline for an in-flight message.
+    /// Sets a new visibility deadline for a received message: visible at once when `at`
+    /// is not in the future, else in flight until `at` (also for a message whose
+    /// visibility had run out, as AWS applies a change made with the latest handle).
     pub(crate) fn set_visible_at(&mut self, seq: u64, at: Instant, now: Instant) {
-        let Some(m) = self.msgs.get_mut(&seq) else {
+        let Some(m) = self.msgs.get(&seq) else {
             return;
         };
         if m.state != MsgState::Visible {
             self.timers.remove(&(m.visible_at, seq));
         }
-        m.visible_at = at;
         if at <= now {
-            if m.state == MsgState::Inflight {
-                release_group(&mut self.group_inflight, m.group_id.as_ref());
+            if m.state != MsgState::Visible {
+                self.become_visible(seq);
             }
-            m.state = MsgState::Visible;
-            self.ready.insert(seq);
+        } else if m.state != MsgState::Inflight {
+            self.leave_state(seq);
+            if let Some(m) = self.msgs.get_mut(&seq) {
+                m.state = MsgState::Inflight;
+                if let Some(g) = m.group_id.clone() {
+                    self.groups.inflight(&g, seq);
+                }
+            }
+            self.timers.insert((at, seq));
         } else {
             self.timers.insert((at, seq));
+        }
+        if let Some(m) = self.msgs.get_mut(&seq) {
+            m.visible_at = at;
+        }
+    }
+
+    /// Takes a stored message out of the indexes of its current state (ready or group
+    /// sets; timers are the caller's).
+    fn leave_state(&mut self, seq: u64) {
+        let Some(m) = self.msgs.get(&seq) else {
+            return;
+        };
+        let group = m.group_id.clone();
+        match m.state {
+            MsgState::Visible => {
+                self.ready.remove(&seq);
+                if let Some(g) = &group {
+                    self.groups.not_visible(g, seq);
+                }
+            }
+            MsgState::Inflight => {
+                if let Some(g) = &group {
+                    self.groups.not_inflight(g, seq);
+                }
+            }
+            MsgState::Delayed => {}
+        }
+    }
+
+    /// Makes a stored delayed or in-flight message visible (its timer is the caller's).
+    fn become_visible(&mut self, seq: u64) {
+        self.leave_state(seq);
+        let Some(m) = self.msgs.get_mut(&seq) else {
+            return;
+        };
+        m.state = MsgState::Visible;
+        let group = m.group_id.clone();
+        self.ready.insert(seq);
+        if let Some(g) = &group {
+            self.groups.visible(g, seq);
         }
     }
 
@@ -279,8 +333,11 @@ impl QueueState {
         self.msgs.clear();
         self.ready.clear();
         self.timers.clear();
-        self.group_inflight.clear();
+        self.groups.clear();
         self.attempts.clear();
+        // AWS forgets deduplication ids with the messages.
+        self.dedup.clear();
+        self.dedup_order.clear();
     }
 
     /// Visible, in-flight and delayed counts.
@@ -297,17 +354,6 @@ impl QueueState {
             }
         }
         c
-    }
-}
-
-fn release_group(groups: &mut HashMap<Arc<str>, u32>, group: Option<&Arc<str>>) {
-    if let Some(g) = group
-        && let Some(n) = groups.get_mut(g)
-    {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            groups.remove(g);
-        }
     }
 }
 

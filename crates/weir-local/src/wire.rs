@@ -96,6 +96,24 @@ pub(crate) struct UntagQueueIn {
     pub(crate) tag_keys: Vec<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct AddPermissionIn {
+    pub(crate) queue_url: Option<String>,
+    pub(crate) label: Option<String>,
+    #[serde(default, rename = "AWSAccountIds")]
+    pub(crate) aws_account_ids: Vec<String>,
+    #[serde(default)]
+    pub(crate) actions: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct RemovePermissionIn {
+    pub(crate) queue_url: Option<String>,
+    pub(crate) label: Option<String>,
+}
+
 /// A message attribute value as sent (binary values are base64).
 #[derive(Debug, Default, Deserialize, Serialize, Clone)]
 #[serde(rename_all = "PascalCase")]

@@ -1,5 +1,6 @@
 //! Queue operations through the real SDK client.
 
+use aws_sdk_sqs::error::ProvideErrorMetadata;
 use aws_sdk_sqs::types::QueueAttributeName;
 use weir_local::LocalSqs;
 
@@ -436,20 +437,89 @@ async fn tags_can_be_set_listed_and_removed() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn permissions_are_unsupported() {
+async fn permissions_are_written_into_the_policy_as_aws_writes_them() {
     let client = LocalSqs::new().client();
     let url = create(&client, "perm").await;
-    let err = client
+    let policy = || async {
+        client
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::Policy)
+            .send()
+            .await
+            .unwrap()
+            .attributes
+            .unwrap_or_default()
+            .remove(&QueueAttributeName::Policy)
+    };
+    client
         .add_permission()
         .queue_url(&url)
-        .label("l")
+        .label("senders")
         .aws_account_ids("111111111111")
         .actions("SendMessage")
         .send()
         .await
-        .unwrap_err()
-        .into_service_error();
-    assert!(err.is_unsupported_operation(), "{err:?}");
+        .unwrap();
+    client
+        .add_permission()
+        .queue_url(&url)
+        .label("readers")
+        .aws_account_ids("111111111111")
+        .aws_account_ids("222222222222")
+        .actions("ReceiveMessage")
+        .actions("DeleteMessage")
+        .send()
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&policy().await.unwrap()).unwrap();
+    let arn = "arn:aws:sqs:us-east-1:000000000000:perm";
+    assert_eq!(v["Version"], "2008-10-17");
+    assert_eq!(v["Id"], format!("{arn}/SQSDefaultPolicy"));
+    assert_eq!(
+        v["Statement"][0],
+        serde_json::json!({
+            "Sid": "senders", "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::111111111111:root" },
+            "Action": "SQS:SendMessage", "Resource": arn,
+        })
+    );
+    assert_eq!(
+        v["Statement"][1]["Principal"]["AWS"],
+        serde_json::json!(["arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"])
+    );
+    assert_eq!(
+        v["Statement"][1]["Action"],
+        serde_json::json!(["SQS:ReceiveMessage", "SQS:DeleteMessage"])
+    );
+    let dup = client
+        .add_permission()
+        .queue_url(&url)
+        .label("senders")
+        .aws_account_ids("111111111111")
+        .actions("SendMessage")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Some("InvalidParameterValue"));
+    for label in ["senders", "readers"] {
+        client
+            .remove_permission()
+            .queue_url(&url)
+            .label(label)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(policy().await, None, "the last statement takes the policy with it");
+    let gone = client
+        .remove_permission()
+        .queue_url(&url)
+        .label("senders")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(gone.code(), Some("InvalidParameterValue"));
 }
 
 #[tokio::test(start_paused = true)]

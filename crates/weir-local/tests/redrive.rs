@@ -322,9 +322,23 @@ async fn move_task_errors() {
         .unwrap_err()
         .into_service_error();
     assert!(err.is_resource_not_found_exception(), "{err:?}");
+    // A handle that is not AWS's base64 JSON is malformed; a well-formed one for a
+    // task that does not exist is not found.
     let err = client
         .cancel_message_move_task()
         .task_handle("nope")
+        .send()
+        .await
+        .unwrap_err()
+        .into_service_error();
+    assert_eq!(err.meta().code(), Some("InvalidParameterValue"), "{err:?}");
+    let unknown = aws_smithy_types::base64::encode(format!(
+        r#"{{"taskId":"00000000-0000-0000-0000-000000000000","sourceArn":"{}"}}"#,
+        arn(&client, &queue(&client, "no-task", &[]).await).await
+    ));
+    let err = client
+        .cancel_message_move_task()
+        .task_handle(unknown)
         .send()
         .await
         .unwrap_err()

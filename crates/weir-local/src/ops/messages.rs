@@ -32,6 +32,9 @@ struct SendCfg {
 /// Values every message of one request shares, allocated once per request.
 struct PerRequest {
     sender: Arc<str>,
+    /// The request's `X-Amzn-Trace-Id` header, for messages without an `AWSTraceHeader`
+    /// system attribute (the attribute takes precedence, as on AWS).
+    trace_header: Option<Arc<str>>,
     no_attrs: Arc<BTreeMap<String, AttrValue>>,
     /// When the request arrived: every message of a batch is sent at the same instant.
     now: Instant,
@@ -43,6 +46,7 @@ impl PerRequest {
         let now = engine.clock.now();
         Self {
             sender: Arc::from(ctx.sender_id),
+            trace_header: ctx.trace_header.filter(|h| !h.is_empty()).map(Arc::from),
             no_attrs: Arc::new(BTreeMap::new()),
             now,
             now_ms: engine.clock.epoch_ms(now),
@@ -102,13 +106,15 @@ pub(crate) fn check_batch_ids<'a>(
     Ok(())
 }
 
+/// AWS's rule: letters and digits of any script (it takes `attr.1øßä`), `_ - .`, up to
+/// 256 characters; it refuses punctuation such as `! " § ( ?`.
 fn valid_attr_name(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    !name.is_empty()
-        && name.len() <= 256
+    let len = name.chars().count();
+    (1..=256).contains(&len)
         && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && !lower.starts_with("aws.")
         && !lower.starts_with("amazon.")
         && !name.starts_with('.')
@@ -146,7 +152,7 @@ pub(crate) fn convert_attrs(
     for (name, v) in attrs {
         if !valid_attr_name(name) {
             return Err(SqsError::invalid_param(format!(
-                "Message (user) attribute name '{name}' is invalid: up to 256 characters A-Z a-z 0-9 _ - ., not starting with AWS. or Amazon., no leading, trailing or doubled period."
+                "Message (user) attribute name '{name}' is invalid: up to 256 letters, digits, _ - ., not starting with AWS. or Amazon., no leading, trailing or doubled period."
             )));
         }
         let data_type = v.data_type.as_deref().unwrap_or_default();
@@ -174,7 +180,7 @@ pub(crate) fn convert_attrs(
             })?;
             if bytes.is_empty() {
                 return Err(SqsError::invalid_param(format!(
-                    "Message (user) attribute '{name}' must contain a non-empty value of message attribute type 'Binary'."
+                    "Message (user) attribute '{name}' must contain a non-empty value of type 'Binary'."
                 )));
             }
             AttrValue {
@@ -186,7 +192,7 @@ pub(crate) fn convert_attrs(
             let s = v.string_value.as_deref().unwrap_or_default();
             if s.is_empty() {
                 return Err(SqsError::invalid_param(format!(
-                    "Message (user) attribute '{name}' must contain a non-empty value of message attribute type '{base}'."
+                    "Message (user) attribute '{name}' must contain a non-empty value of type '{base}'."
                 )));
             }
             if !valid_chars(s) {
@@ -210,9 +216,35 @@ pub(crate) fn convert_attrs(
     Ok(out)
 }
 
+/// AWS's words for a group or deduplication id outside its rule.
+pub(crate) fn bad_fifo_id(id: &str, param: &str) -> SqsError {
+    SqsError::bad_value(
+        id,
+        param,
+        &format!(
+            "{param} can only include alphanumeric and punctuation characters. 1 to 128 in length."
+        ),
+    )
+}
+
 fn valid_fifo_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| (33..=126).contains(&b))
 }
+
+/// A FIFO batch with an entry that lacks its group id, or its deduplication id on a queue
+/// without content-based deduplication, fails as a whole request, as AWS fails it (not
+/// entry by entry).
+fn fifo_batch_ids(entries: &[SendEntry], cfg: SendCfg) -> SqsResult<()> {
+    if entries.iter().any(|e| e.message_group_id.is_none()) {
+        return Err(SqsError::missing("MessageGroupId"));
+    }
+    if !cfg.content_dedup && entries.iter().any(|e| e.message_deduplication_id.is_none()) {
+        return Err(SqsError::invalid_param(NO_DEDUP_ID));
+    }
+    Ok(())
+}
+
+const NO_DEDUP_ID: &str = "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly";
 
 /// Encoded size of an entry as SQS counts it (body plus attributes).
 pub(crate) fn entry_size(e: &SendEntry) -> usize {
@@ -252,7 +284,12 @@ impl Engine {
             .message_body
             .as_ref()
             .filter(|b| !b.is_empty())
-            .ok_or_else(|| SqsError::missing("MessageBody"))?;
+            .ok_or_else(|| {
+                SqsError::new(
+                    ErrorKind::MissingRequiredParameter,
+                    "The request must contain the parameter MessageBody.",
+                )
+            })?;
         let body: &str = shared_body;
         if !valid_chars(body) {
             return Err(SqsError::new(
@@ -270,7 +307,7 @@ impl Engine {
                 cfg.max_size
             )));
         }
-        let mut trace_header = None;
+        let mut trace_header = shared.trace_header.clone();
         let mut md5_sys = None;
         for (name, v) in &e.message_system_attributes {
             if name != "AWSTraceHeader" {
@@ -290,6 +327,8 @@ impl Engine {
             trace_header = v.string_value.as_deref().map(Arc::from);
         }
         let delay = match e.delay_seconds {
+            // A FIFO queue takes DelaySeconds 0 per message and applies its own delay.
+            None | Some(0) if q.fifo => cfg.delay,
             None => cfg.delay,
             Some(d) if q.fifo && d != 0 => {
                 return Err(SqsError::bad_value(
@@ -307,28 +346,16 @@ impl Engine {
         if let Some(g) = group_id
             && !valid_fifo_id(g)
         {
-            return Err(SqsError::bad_value(
-                g,
-                "MessageGroupId",
-                "MessageGroupId can only include printable ASCII characters and be 1 to 128 in length.",
-            ));
+            return Err(bad_fifo_id(g, "MessageGroupId"));
         }
         if q.fifo {
             let group = group_id.ok_or_else(|| SqsError::missing("MessageGroupId"))?;
             let id = match e.message_deduplication_id.as_deref() {
                 Some(id) if valid_fifo_id(id) => id.to_owned(),
-                Some(id) => {
-                    return Err(SqsError::bad_value(
-                        id,
-                        "MessageDeduplicationId",
-                        "MessageDeduplicationId can only include printable ASCII characters and be 1 to 128 in length.",
-                    ));
-                }
+                Some(id) => return Err(bad_fifo_id(id, "MessageDeduplicationId")),
                 None if cfg.content_dedup => sha256_hex(body.as_bytes()),
                 None => {
-                    return Err(SqsError::invalid_param(
-                        "The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly",
-                    ));
+                    return Err(SqsError::invalid_param(NO_DEDUP_ID));
                 }
             };
             dedup_key = Some(if cfg.scope_group {
@@ -445,7 +472,7 @@ impl Engine {
         req: &SendMessageIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<SendResultEntry> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         let cfg = Self::send_cfg(&q);
         let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(self, ctx))?;
         self.commit(&q, vec![(None, p)])
@@ -458,7 +485,7 @@ impl Engine {
         req: SendBatchIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<BatchOut<SendResultEntry>> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         check_batch_ids(
             req.entries.iter().map(|e| e.id.as_deref()),
             "SendMessageBatchRequestEntry",
@@ -473,6 +500,9 @@ impl Engine {
             ));
         }
         let cfg = Self::send_cfg(&q);
+        if q.fifo {
+            fifo_batch_ids(&req.entries, cfg)?;
+        }
         let mut ok = Vec::with_capacity(req.entries.len());
         let mut failed = Vec::new();
         let shared = PerRequest::new(self, ctx);

@@ -2,6 +2,7 @@
 
 pub(crate) mod messages;
 pub(crate) mod moves;
+pub(crate) mod permissions;
 pub(crate) mod queues;
 pub(crate) mod receive;
 

@@ -51,6 +51,20 @@ impl MoveTask {
     }
 }
 
+/// What a move task handle carries.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TaskHandle {
+    #[allow(dead_code)] // read to check the handle's shape; tasks are found by handle
+    task_id: String,
+    source_arn: String,
+}
+
+fn decode_task_handle(handle: &str) -> Option<TaskHandle> {
+    let json = aws_smithy_types::base64::decode(handle).ok()?;
+    serde_json::from_slice(&json).ok()
+}
+
 fn not_found(what: &str) -> SqsError {
     SqsError::new(
         ErrorKind::ResourceNotFound,
@@ -188,12 +202,19 @@ impl Engine {
         let handle = req
             .task_handle
             .ok_or_else(|| SqsError::missing("TaskHandle"))?;
+        // AWS's handle is base64 JSON naming the task and its source queue; it checks
+        // the handle, then the queue, then the task.
+        let parsed = decode_task_handle(&handle)
+            .ok_or_else(|| SqsError::invalid_param("Value for parameter TaskHandle is invalid."))?;
+        if self.by_arn(&parsed.source_arn).is_none() {
+            return Err(not_found("SourceArn"));
+        }
         let task = self
             .tasks()
             .iter()
             .find(|t| t.handle == handle)
             .cloned()
-            .ok_or_else(|| not_found("TaskHandle"))?;
+            .ok_or_else(|| SqsError::new(ErrorKind::ResourceNotFound, "Task does not exist."))?;
         let mut p = task.progress();
         if p.status != "RUNNING" {
             return Err(SqsError::new(

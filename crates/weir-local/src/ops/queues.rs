@@ -1,6 +1,7 @@
 //! Queue operations: create, look up, list, attributes, delete, purge, tags.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -15,7 +16,11 @@ use crate::wire::{
     SetQueueAttributesIn, TagQueueIn, UntagQueueIn,
 };
 
-const FIFO_NAME_RULE: &str = "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length. FIFO queue names must end with .fifo suffix.";
+/// AWS's words for a bad queue name (a standard name ending in `.fifo` included).
+const NAME_RULE: &str =
+    "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length";
+/// AWS's words for `FifoQueue=true` on a name without `.fifo`.
+const FIFO_NAME_RULE: &str = "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.";
 
 fn valid_queue_name(name: &str) -> bool {
     let stem = name.strip_suffix(".fifo").unwrap_or(name);
@@ -84,6 +89,24 @@ fn paginate(
 }
 
 impl Engine {
+    /// One page of queue URLs, by name, and the token of the next page.
+    fn page_of_urls(
+        &self,
+        ctx: &Ctx<'_>,
+        queues: Vec<Arc<Queue>>,
+        max_results: Option<i64>,
+        next_token: Option<&str>,
+    ) -> SqsResult<(Vec<String>, Option<String>)> {
+        let names = queues.iter().map(|q| q.name.clone()).collect();
+        let (page, next) = paginate(names, max_results, next_token)?;
+        let urls = page
+            .iter()
+            .filter_map(|n| queues.iter().find(|q| &q.name == n))
+            .map(|q| self.queue_url(ctx.base_url, q))
+            .collect();
+        Ok((urls, next))
+    }
+
     /// Checks a RedrivePolicy against its target queue.
     pub(crate) fn check_redrive(
         &self,
@@ -123,34 +146,22 @@ impl Engine {
             .queue_name
             .ok_or_else(|| SqsError::missing("QueueName"))?;
         if !valid_queue_name(&name) {
-            return Err(SqsError::invalid_param(format!(
-                "Value {name} for parameter QueueName is invalid. Reason: {FIFO_NAME_RULE}"
-            )));
+            return Err(SqsError::invalid_param(NAME_RULE));
         }
         let fifo = name.ends_with(".fifo");
-        let fifo_attr = match req
+        let fifo_attr = req
             .attributes
             .get("FifoQueue")
-            .map(|v| v.to_ascii_lowercase())
-        {
-            None => false,
-            Some(v) if v == "true" => true,
-            Some(v) if v == "false" => false,
-            Some(v) => {
-                return Err(SqsError::new(
-                    ErrorKind::InvalidAttributeValue,
-                    format!("Invalid value {v} for the parameter FifoQueue."),
-                ));
-            }
-        };
-        if fifo != fifo_attr {
-            return Err(SqsError::invalid_param(format!(
-                "Value {name} for parameter QueueName is invalid. Reason: {FIFO_NAME_RULE} The FifoQueue attribute must be true exactly when the name ends with .fifo."
-            )));
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+        if fifo && !fifo_attr {
+            return Err(SqsError::invalid_param(NAME_RULE));
+        }
+        if !fifo && fifo_attr {
+            return Err(SqsError::invalid_param(FIFO_NAME_RULE));
         }
         let mut cfg = QueueConfig::default();
-        cfg.apply_all(&req.attributes, fifo, true)?;
-        let arn = self.queue_arn(&name);
+        cfg.apply_all(&req.attributes, fifo)?;
+        let arn = Engine::arn_in(ctx.account, ctx.region, &name);
         self.check_redrive(&cfg, fifo, &arn)?;
         if req.tags.len() > 50 {
             return Err(SqsError::invalid_param(
@@ -158,8 +169,8 @@ impl Engine {
             ));
         }
         validate_tags(&req.tags)?;
-        let url = self.queue_url(ctx.base_url, &name);
-        if let Some(existing) = self.by_name(&name) {
+        if let Some(existing) = self.by_arn(&arn) {
+            let url = self.queue_url(ctx.base_url, &existing);
             return self.same_or_exists(&existing, &req.attributes, &cfg, &url);
         }
         let now = self.clock.now();
@@ -169,7 +180,7 @@ impl Engine {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             deleted.retain(|_, at| now.saturating_duration_since(*at) < Duration::from_secs(60));
-            if deleted.contains_key(&name) {
+            if deleted.contains_key(&arn) {
                 return Err(SqsError::new(
                     ErrorKind::QueueDeletedRecently,
                     "You must wait 60 seconds after deleting a queue before you can create another with the same name.",
@@ -187,6 +198,7 @@ impl Engine {
             tags,
         );
         let (q, created) = self.insert_queue(q);
+        let url = self.queue_url(ctx.base_url, &q);
         if created {
             Ok(json!({ "QueueUrl": url }))
         } else {
@@ -227,29 +239,25 @@ impl Engine {
         if req
             .queue_owner_aws_account_id
             .as_deref()
-            .is_some_and(|a| a != self.account)
+            .is_some_and(|a| a != ctx.account)
         {
             return Err(SqsError::no_queue());
         }
-        let q = self.by_name(&name).ok_or_else(SqsError::no_queue)?;
-        Ok(json!({ "QueueUrl": self.queue_url(ctx.base_url, &q.name) }))
+        let q = self.by_name(ctx, &name).ok_or_else(SqsError::no_queue)?;
+        Ok(json!({ "QueueUrl": self.queue_url(ctx.base_url, &q) }))
     }
 
     pub(crate) fn list_queues(&self, req: ListQueuesIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
         let prefix = req.queue_name_prefix.unwrap_or_default();
-        let names: Vec<String> = self
-            .all_queues()
+        let queues: Vec<Arc<Queue>> = self
+            .queues_of(ctx)
             .into_iter()
             .filter(|q| q.name.starts_with(&prefix))
-            .map(|q| q.name.clone())
             .collect();
-        let (page, next) = paginate(names, req.max_results, req.next_token.as_deref())?;
+        let (urls, next) =
+            self.page_of_urls(ctx, queues, req.max_results, req.next_token.as_deref())?;
         let mut out = Map::new();
-        if !page.is_empty() {
-            let urls: Vec<String> = page
-                .iter()
-                .map(|n| self.queue_url(ctx.base_url, n))
-                .collect();
+        if !urls.is_empty() {
             out.insert("QueueUrls".into(), json!(urls));
         }
         if let Some(t) = next {
@@ -263,8 +271,8 @@ impl Engine {
         req: &ListDlqSourcesIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<Value> {
-        let dlq = self.by_url(req.queue_url.as_deref())?;
-        let names: Vec<String> = self
+        let dlq = self.by_url(ctx, req.queue_url.as_deref())?;
+        let sources: Vec<Arc<Queue>> = self
             .all_queues()
             .into_iter()
             .filter(|q| {
@@ -274,13 +282,9 @@ impl Engine {
                     .as_ref()
                     .is_some_and(|r| r.target_arn == dlq.arn)
             })
-            .map(|q| q.name.clone())
             .collect();
-        let (page, next) = paginate(names, req.max_results, req.next_token.as_deref())?;
-        let urls: Vec<String> = page
-            .iter()
-            .map(|n| self.queue_url(ctx.base_url, n))
-            .collect();
+        let (urls, next) =
+            self.page_of_urls(ctx, sources, req.max_results, req.next_token.as_deref())?;
         let mut out = Map::new();
         out.insert("queueUrls".into(), json!(urls));
         if let Some(t) = next {
@@ -289,8 +293,12 @@ impl Engine {
         Ok(Value::Object(out))
     }
 
-    pub(crate) fn get_queue_attributes(&self, req: &GetQueueAttributesIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn get_queue_attributes(
+        &self,
+        req: &GetQueueAttributesIn,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         for n in &req.attribute_names {
             if n != "All" && !ALL_NAMES.contains(&n.as_str()) {
                 return Err(SqsError::new(
@@ -331,10 +339,14 @@ impl Engine {
         Ok(json!({ "Attributes": out }))
     }
 
-    pub(crate) fn set_queue_attributes(&self, req: &SetQueueAttributesIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn set_queue_attributes(
+        &self,
+        req: &SetQueueAttributesIn,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         let mut cfg = q.lock().cfg.clone();
-        cfg.apply_all(&req.attributes, q.fifo, false)?;
+        cfg.apply_all(&req.attributes, q.fifo)?;
         if req.attributes.contains_key("RedrivePolicy") {
             self.check_redrive(&cfg, q.fifo, &q.arn)?;
         }
@@ -348,9 +360,9 @@ impl Engine {
         Ok(json!({}))
     }
 
-    pub(crate) fn delete_queue(&self, req: &QueueUrlIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
-        if let Some(q) = self.remove_queue(&q.name) {
+    pub(crate) fn delete_queue(&self, req: &QueueUrlIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
+        if let Some(q) = self.remove_queue(&q.arn) {
             {
                 let mut st = q.lock();
                 st.deleted = true;
@@ -360,13 +372,13 @@ impl Engine {
             self.deleted
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(q.name.clone(), self.clock.now());
+                .insert(q.arn.clone(), self.clock.now());
         }
         Ok(json!({}))
     }
 
-    pub(crate) fn purge_queue(&self, req: &QueueUrlIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn purge_queue(&self, req: &QueueUrlIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         let now = self.clock.now();
         let mut st = q.lock();
         if st
@@ -386,8 +398,11 @@ impl Engine {
         Ok(json!({}))
     }
 
-    pub(crate) fn tag_queue(&self, req: TagQueueIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn tag_queue(&self, req: TagQueueIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
+        if req.tags.is_empty() {
+            return Err(SqsError::missing("Tags"));
+        }
         validate_tags(&req.tags)?;
         let mut st = q.lock();
         let mut tags = st.tags.clone();
@@ -401,8 +416,13 @@ impl Engine {
         Ok(json!({}))
     }
 
-    pub(crate) fn untag_queue(&self, req: &UntagQueueIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn untag_queue(&self, req: &UntagQueueIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
+        if req.tag_keys.is_empty() {
+            return Err(SqsError::invalid_param(
+                "Tag keys must be between 1 and 128 characters in length.",
+            ));
+        }
         let mut st = q.lock();
         for k in &req.tag_keys {
             st.tags.remove(k);
@@ -410,8 +430,8 @@ impl Engine {
         Ok(json!({}))
     }
 
-    pub(crate) fn list_queue_tags(&self, req: &QueueUrlIn) -> SqsResult<Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn list_queue_tags(&self, req: &QueueUrlIn, ctx: &Ctx<'_>) -> SqsResult<Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         let st = q.lock();
         if st.tags.is_empty() {
             return Ok(json!({}));

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::checksum::md5_of_attributes;
 use crate::clock::secs;
-use crate::engine::Engine;
+use crate::engine::{Ctx, Engine};
 use crate::error::{ErrorKind, SqsError, SqsResult};
 use crate::ops::int_param;
 use crate::ops::messages::check_batch_ids;
@@ -217,34 +217,24 @@ impl Engine {
         let mut chosen = Vec::new();
         let mut dlq_seqs = Vec::new();
         let mut expired = Vec::new();
-        let mut taken_groups: Vec<Arc<str>> = Vec::new();
-        for &seq in &st.ready {
+        // FIFO: group by group, as the group index orders them; standard: send order.
+        let candidates: Box<dyn Iterator<Item = u64> + '_> = if q.fifo {
+            Box::new(st.groups.receivable())
+        } else {
+            Box::new(st.ready.iter().copied())
+        };
+        for seq in candidates {
             if chosen.len() >= max {
                 break;
             }
             let Some(m) = st.msgs.get(&seq) else { continue };
             if st.expired(m, now) {
                 expired.push(seq);
-                continue;
-            }
-            if q.fifo
-                && let Some(g) = &m.group_id
-                && st.group_inflight.contains_key(g)
-                && !taken_groups.contains(g)
-            {
-                continue;
-            }
-            if redrive.is_some_and(|max_count| m.receive_count >= max_count) {
+            } else if redrive.is_some_and(|max_count| m.receive_count >= max_count) {
                 dlq_seqs.push(seq);
-                continue;
+            } else {
+                chosen.push(seq);
             }
-            if q.fifo
-                && let Some(g) = &m.group_id
-                && !taken_groups.contains(g)
-            {
-                taken_groups.push(g.clone());
-            }
-            chosen.push(seq);
         }
         for seq in expired {
             st.remove(seq);
@@ -309,8 +299,12 @@ impl Engine {
         target.notify.notify_waiters();
     }
 
-    pub(crate) async fn receive_message(&self, req: ReceiveIn) -> SqsResult<ReceiveOut> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) async fn receive_message(
+        &self,
+        req: ReceiveIn,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<ReceiveOut> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         let max = usize::try_from(int_param(
             req.max_number_of_messages,
             "MaxNumberOfMessages",
@@ -323,10 +317,16 @@ impl Engine {
             .visibility_timeout
             .map(|v| int_param(Some(v), "VisibilityTimeout", 0, 43_200, 0))
             .transpose()?;
-        let wait = req
-            .wait_time_seconds
-            .map(|v| int_param(Some(v), "WaitTimeSeconds", 0, 20, 0))
-            .transpose()?;
+        let wait = match req.wait_time_seconds {
+            Some(v) if !(0..=20).contains(&v) => {
+                return Err(SqsError::bad_value(
+                    v,
+                    "WaitTimeSeconds",
+                    "Must be >= 0 and <= 20, if provided.",
+                ));
+            }
+            v => v,
+        };
         let attempt = if q.fifo {
             if let Some(a) = req.receive_request_attempt_id.as_deref()
                 && (a.is_empty() || a.len() > 128 || !a.bytes().all(|b| (33..=126).contains(&b)))
@@ -387,40 +387,65 @@ impl Engine {
         }
     }
 
-    pub(crate) fn delete_message(&self, req: &DeleteMessageIn) -> SqsResult<serde_json::Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn delete_message(
+        &self,
+        req: &DeleteMessageIn,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<serde_json::Value> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         self.delete_one(&q, req.receipt_handle.as_deref())?;
         Ok(serde_json::json!({}))
     }
 
-    /// Deletes by handle. A stale handle (the message was received again since) succeeds
-    /// without deleting, as the AWS DeleteMessage reference documents.
+    /// Deletes by handle. On a standard queue a stale handle (the message was received
+    /// again since) succeeds without deleting, as the AWS DeleteMessage reference
+    /// documents; on a FIFO queue a handle whose visibility ran out has expired.
     fn delete_one(&self, q: &Queue, handle: Option<&str>) -> SqsResult<()> {
-        let handle = parse_handle(q, handle)?;
-        self.delete_parsed(q, &[handle]);
-        Ok(())
+        let parsed = parse_handle(q, handle)?;
+        let raw = handle.unwrap_or_default();
+        self.delete_parsed(q, &[(parsed, raw)])
+            .pop()
+            .unwrap_or(Ok(()))
     }
 
-    /// Deletes parsed handles under one lock; stale ones are skipped (see `delete_one`).
-    fn delete_parsed(&self, q: &Queue, handles: &[(u64, u64)]) {
+    /// Deletes parsed handles under one lock, with one result per handle.
+    fn delete_parsed(&self, q: &Queue, handles: &[((u64, u64), &str)]) -> Vec<SqsResult<()>> {
         let now = self.clock.now();
         let mut removed = false;
+        let mut results = Vec::with_capacity(handles.len());
         {
             let mut st = q.lock();
             st.tick(now);
-            for &(seq, token) in handles {
-                if st.msgs.get(&seq).is_some_and(|m| m.receipt == token) {
+            for &((seq, token), raw) in handles {
+                let current = match st.msgs.get(&seq) {
+                    None => {
+                        results.push(Ok(()));
+                        continue;
+                    }
+                    Some(m) => m.receipt == token && (!q.fifo || m.state == MsgState::Inflight),
+                };
+                if current {
                     removed |= st.remove(seq).is_some();
+                    results.push(Ok(()));
+                } else if q.fifo {
+                    results.push(Err(expired(raw)));
+                } else {
+                    results.push(Ok(()));
                 }
             }
         }
         if removed && q.fifo {
             q.notify.notify_waiters();
         }
+        results
     }
 
-    pub(crate) fn delete_message_batch(&self, req: HandleBatchIn) -> SqsResult<BatchOut<IdEntry>> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+    pub(crate) fn delete_message_batch(
+        &self,
+        req: HandleBatchIn,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<BatchOut<IdEntry>> {
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         check_batch_ids(
             req.entries.iter().map(|e| e.id.as_deref()),
             "DeleteMessageBatchRequestEntry",
@@ -429,18 +454,22 @@ impl Engine {
             successful: Vec::with_capacity(req.entries.len()),
             failed: Vec::new(),
         };
-        let mut handles = Vec::with_capacity(req.entries.len());
-        for e in req.entries {
-            let id = e.id.unwrap_or_default();
+        let mut parsed = Vec::with_capacity(req.entries.len());
+        for e in &req.entries {
+            let id = e.id.clone().unwrap_or_default();
             match parse_handle(&q, e.receipt_handle.as_deref()) {
-                Ok(h) => {
-                    handles.push(h);
-                    out.successful.push(IdEntry { id });
-                }
+                Ok(h) => parsed.push((id, h, e.receipt_handle.as_deref().unwrap_or_default())),
                 Err(err) => out.failed.push(failed(id, err)),
             }
         }
-        self.delete_parsed(&q, &handles);
+        let handles: Vec<_> = parsed.iter().map(|(_, h, raw)| (*h, *raw)).collect();
+        let results = self.delete_parsed(&q, &handles);
+        for ((id, _, _), result) in parsed.into_iter().zip(results) {
+            match result {
+                Ok(()) => out.successful.push(IdEntry { id }),
+                Err(err) => out.failed.push(failed(id, err)),
+            }
+        }
         Ok(out)
     }
 
@@ -453,23 +482,14 @@ impl Engine {
         {
             let mut st = q.lock();
             st.tick(now);
+            // The latest handle of a standard message applies even after its visibility
+            // ran out (AWS answers 200); a FIFO handle expires with its visibility.
             let m = st
                 .msgs
                 .get(&seq)
                 .filter(|m| m.receipt == token)
-                .ok_or_else(|| {
-                    SqsError::bad_value(
-                        handle.unwrap_or_default(),
-                        "ReceiptHandle",
-                        "The receipt handle has expired.",
-                    )
-                })?;
-            if m.state != MsgState::Inflight {
-                return Err(SqsError::new(
-                    ErrorKind::MessageNotInflight,
-                    "Message does not exist or is not available for visibility timeout change.",
-                ));
-            }
+                .filter(|m| !q.fifo || m.state == MsgState::Inflight)
+                .ok_or_else(|| expired(handle.unwrap_or_default()))?;
             if now + secs(vt) > m.received_at + MAX_VISIBILITY {
                 return Err(SqsError::bad_value(
                     vt,
@@ -487,8 +507,9 @@ impl Engine {
     pub(crate) fn change_visibility(
         &self,
         req: &ChangeVisibilityIn,
+        ctx: &Ctx<'_>,
     ) -> SqsResult<serde_json::Value> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         self.change_one(&q, req.receipt_handle.as_deref(), req.visibility_timeout)?;
         Ok(serde_json::json!({}))
     }
@@ -496,8 +517,9 @@ impl Engine {
     pub(crate) fn change_visibility_batch(
         &self,
         req: HandleBatchIn,
+        ctx: &Ctx<'_>,
     ) -> SqsResult<BatchOut<IdEntry>> {
-        let q = self.by_url(req.queue_url.as_deref())?;
+        let q = self.by_url(ctx, req.queue_url.as_deref())?;
         check_batch_ids(
             req.entries.iter().map(|e| e.id.as_deref()),
             "ChangeMessageVisibilityBatchRequestEntry",
@@ -515,6 +537,11 @@ impl Engine {
         }
         Ok(out)
     }
+}
+
+/// The error of a handle that no longer applies.
+fn expired(handle: &str) -> SqsError {
+    SqsError::bad_value(handle, "ReceiptHandle", "The receipt handle has expired.")
 }
 
 fn failed(id: String, err: SqsError) -> FailedEntry {
