@@ -171,7 +171,7 @@ async fn characters_sqs_rejects() {
     }
     // Bad attribute names and data types.
     for (name, rule) in [
-        ("has space", "only A-Z a-z 0-9 _ - ."),
+        ("has space", "only letters, digits and _ - . are allowed"),
         ("AWS.reserved", "reserved"),
         ("amazon.reserved", "reserved"),
         (".leading", "no leading or trailing period"),

@@ -486,7 +486,10 @@ async fn permissions_are_written_into_the_policy_as_aws_writes_them() {
     );
     assert_eq!(
         v["Statement"][1]["Principal"]["AWS"],
-        serde_json::json!(["arn:aws:iam::111111111111:root", "arn:aws:iam::222222222222:root"])
+        serde_json::json!([
+            "arn:aws:iam::111111111111:root",
+            "arn:aws:iam::222222222222:root"
+        ])
     );
     assert_eq!(
         v["Statement"][1]["Action"],
@@ -511,7 +514,11 @@ async fn permissions_are_written_into_the_policy_as_aws_writes_them() {
             .await
             .unwrap();
     }
-    assert_eq!(policy().await, None, "the last statement takes the policy with it");
+    assert_eq!(
+        policy().await,
+        None,
+        "the last statement takes the policy with it"
+    );
     let gone = client
         .remove_permission()
         .queue_url(&url)

@@ -395,7 +395,15 @@ mod tests {
 
     #[test]
     fn attribute_names() {
-        for ok in ["a", "trace-id", "x.y_z", &"n".repeat(256), "attr.1øßä", "é", &"ß".repeat(256)] {
+        for ok in [
+            "a",
+            "trace-id",
+            "x.y_z",
+            &"n".repeat(256),
+            "attr.1øßä",
+            "é",
+            &"ß".repeat(256),
+        ] {
             check_attribute_name(ok).unwrap();
         }
         for bad in [

@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName as A;
 
-use crate::support::{Ctx, Target, conformance, err_code, service_err};
+use crate::support::{Ctx, conformance, err_code, service_err};
 
 conformance!(
     missing_queue_is_queue_does_not_exist_everywhere,
     unknown_queue_attribute_name_is_invalid_attribute_name,
     garbage_receipt_handle_is_receipt_handle_is_invalid,
-    change_visibility_of_message_not_in_flight_is_message_not_inflight,
     body_with_characters_sqs_rejects_is_invalid_message_contents,
     body_with_every_allowed_character_range_roundtrips,
     empty_body_is_rejected,
@@ -140,31 +139,6 @@ async fn garbage_receipt_handle_is_receipt_handle_is_invalid(ctx: &Ctx) {
         e.is_receipt_handle_is_invalid(),
         "ChangeMessageVisibility: {e:?}"
     );
-}
-
-async fn change_visibility_of_message_not_in_flight_is_message_not_inflight(ctx: &Ctx) {
-    let url = ctx.queue("conf-notinflight", &[]).await;
-    ctx.send(&url, "m").await;
-    let got = ctx.receive_with(&url, 1, Some(1)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // The timeout ran out: the message is visible again, not in flight.
-    let result = ctx
-        .client
-        .change_message_visibility()
-        .queue_url(&url)
-        .receipt_handle(got[0].receipt_handle().expect("handle"))
-        .visibility_timeout(30)
-        .send()
-        .await;
-    if ctx.target == Target::LocalStack {
-        // LocalStack 4.12 accepts the change and hides the message again; AWS answers
-        // MessageNotInflight for a message whose visibility timeout has run out.
-        assert!(result.is_ok(), "{result:?}");
-    } else {
-        let e = service_err(result);
-        assert!(e.is_message_not_inflight(), "{e:?}");
-        assert_eq!(ctx.receive_n(&url, 1).await.len(), 1, "still visible");
-    }
 }
 
 async fn body_with_characters_sqs_rejects_is_invalid_message_contents(ctx: &Ctx) {

@@ -306,6 +306,59 @@ impl Ctx {
     }
 }
 
+/// Another client of the same target in `region` (same endpoint, credentials and, for
+/// the in-process SQS, the same engine).
+pub fn client_in_region(client: &Client, region: &str) -> Client {
+    let conf = client
+        .config()
+        .to_builder()
+        .region(aws_sdk_sqs::config::Region::new(region.to_owned()))
+        .build();
+    Client::from_conf(conf)
+}
+
+/// Records the raw JSON body of the response of the call it is attached to
+/// (`.customize().interceptor(raw.clone())`), to check what the SDK cannot show: a key
+/// that is absent rather than empty.
+#[derive(Debug, Clone, Default)]
+pub struct RawBody(std::sync::Arc<Mutex<Option<Vec<u8>>>>);
+
+impl RawBody {
+    /// The recorded body as JSON (`{}` for an empty body); panics when nothing was
+    /// recorded.
+    pub fn json(&self) -> serde_json::Value {
+        let body = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|b| b.clone())
+            .expect("the interceptor saw a response");
+        if body.is_empty() {
+            return serde_json::json!({});
+        }
+        serde_json::from_slice(&body).expect("a JSON response body")
+    }
+}
+
+impl aws_sdk_sqs::config::Intercept for RawBody {
+    fn name(&self) -> &'static str {
+        "RawBody"
+    }
+
+    // After deserialization the body has been read into memory, also from a socket.
+    fn read_after_deserialization(
+        &self,
+        context: &aws_sdk_sqs::config::interceptors::AfterDeserializationInterceptorContextRef<'_>,
+        _: &aws_sdk_sqs::config::RuntimeComponents,
+        _: &mut aws_sdk_sqs::config::ConfigBag,
+    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
+        if let (Some(bytes), Ok(mut slot)) = (context.response().body().bytes(), self.0.lock()) {
+            *slot = Some(bytes.to_vec());
+        }
+        Ok(())
+    }
+}
+
 /// The hex MD5 of a message body, as SQS reports it in `MD5OfMessageBody`.
 pub fn md5_of_body(body: &str) -> String {
     hex(&md5::Md5::digest(body.as_bytes()))

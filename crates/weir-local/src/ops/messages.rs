@@ -235,11 +235,15 @@ fn valid_fifo_id(id: &str) -> bool {
 /// without content-based deduplication, fails as a whole request, as AWS fails it (not
 /// entry by entry).
 fn fifo_batch_ids(entries: &[SendEntry], cfg: SendCfg) -> SqsResult<()> {
-    if entries.iter().any(|e| e.message_group_id.is_none()) {
-        return Err(SqsError::missing("MessageGroupId"));
-    }
-    if !cfg.content_dedup && entries.iter().any(|e| e.message_deduplication_id.is_none()) {
-        return Err(SqsError::invalid_param(NO_DEDUP_ID));
+    for e in entries {
+        if !cfg.content_dedup && e.message_deduplication_id.is_none() {
+            return Err(SqsError::invalid_param(NO_DEDUP_ID));
+        }
+        if e.message_group_id.is_none() {
+            return Err(SqsError::invalid_param(
+                "The request must contain the parameter MessageGroupId.",
+            ));
+        }
     }
     Ok(())
 }

@@ -98,14 +98,15 @@ fn parse_handle(q: &Queue, handle: Option<&str>) -> SqsResult<(u64, u64)> {
     Ok((parts[1], parts[2]))
 }
 
+/// `All` and `.*` select every attribute; `Prefix.*` those whose name starts with
+/// `Prefix` (read as a pattern: `Custom.*` takes `Customer` too, as AWS and LocalStack
+/// do); any other entry one name.
 fn wants_attr(filter: &[String], name: &str) -> bool {
     filter.iter().any(|f| {
         f == "All"
             || f == ".*"
             || f == name
-            || f.strip_suffix(".*").is_some_and(|p| {
-                name.len() > p.len() && name.starts_with(p) && name.as_bytes()[p.len()] == b'.'
-            })
+            || f.strip_suffix(".*").is_some_and(|p| name.starts_with(p))
     })
 }
 
