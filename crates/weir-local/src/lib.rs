@@ -28,6 +28,33 @@
 //! delays, retention and long polls advance with the paused clock, so a test of a
 //! 20-second long poll finishes at once.
 //!
+//! # Queues, regions and accounts
+//!
+//! Queues live per account and region, as on AWS: the region of a request is the one
+//! in its SigV4 credential scope (the builder's [`region`](LocalSqsBuilder::region)
+//! when it has none), and a 12-digit access key id is the account it acts in (as
+//! LocalStack reads it; any other key acts in the builder's account). ARNs carry the
+//! region; a queue URL is `{base}/{account}/{name}` in the default region and
+//! `{base}/queue/{region}/{account}/{name}` in any other. `QueueUrl` may also be a bare
+//! queue name, as AWS accepts.
+//!
+//! # Receipt handles, side by side
+//!
+//! | | standard queue | FIFO queue |
+//! |---|---|---|
+//! | handle of the latest receive, visibility still running | applies | applies |
+//! | latest handle, visibility ran out, not received since | DeleteMessage deletes; ChangeMessageVisibility applies (200) | `InvalidParameterValue`, "The receipt handle has expired." |
+//! | handle of an earlier receive | DeleteMessage succeeds without deleting; ChangeMessageVisibility is `InvalidParameterValue` | `InvalidParameterValue` |
+//! | malformed, or of another queue | `ReceiptHandleIsInvalid` | `ReceiptHandleIsInvalid` |
+//!
+//! # FIFO groups
+//!
+//! A receive takes one group's visible messages together and in order before the next
+//! group's (groups by their oldest visible message). A visible message is served when
+//! no older message of its group is in flight: a head message made visible again is
+//! served while later ones are still in flight; later ones released while an older one
+//! is in flight wait.
+//!
 //! # Differences from AWS
 //!
 //! - Only the JSON protocol (`awsJson1_0`) is spoken, as current SDKs, botocore and the
@@ -35,18 +62,12 @@
 //!   a 400.
 //! - Signatures are not checked; the access key id of the SigV4 `Authorization` header
 //!   becomes the `SenderId` attribute.
-//! - `AddPermission`/`RemovePermission` answer `UnsupportedOperation`. KMS attributes are
-//!   stored and returned but nothing is encrypted. Queue `Policy` is stored, not enforced.
+//! - KMS attributes are stored and returned but nothing is encrypted. The queue `Policy`
+//!   (also as AddPermission writes it) is stored, not enforced.
 //! - Throughput limits, `OverLimit` (in-flight caps), `RequestThrottled` and fair-queue
 //!   dwell-time behavior are not emulated. `PurgeQueue` takes effect at once.
 //! - Standard queues never deliver duplicates and return messages in send order (AWS
 //!   allows both); receives see every visible message (AWS samples servers).
-//! - A stale receipt handle (the message was received again since) makes `DeleteMessage`
-//!   succeed without deleting, as the DeleteMessage reference documents; a malformed
-//!   handle or one from another queue is `ReceiptHandleIsInvalid`.
-//!   `ChangeMessageVisibility` with a stale handle is `InvalidParameterValue`
-//!   ("The receipt handle has expired"); with a current handle of a message that is not
-//!   in flight it is `MessageNotInflight`.
 //! - A message moved to a dead-letter queue keeps its id, receive count and (standard
 //!   queues) its original enqueue time; it gains the `DeadLetterQueueSourceArn` system
 //!   attribute. A message move task re-sends messages with a fresh enqueue time and
@@ -57,19 +78,20 @@
 //! # Differences from LocalStack
 //!
 //! Where LocalStack (v4.12, checked against the instance weir develops with) and AWS
-//! disagree, this crate follows AWS:
+//! disagree, this crate follows AWS (the conformance suite's KNOWN_GAPS.md lists every
+//! case with its scenario). Among them:
 //! - a queue name can't be reused within 60 s of deleting it (`QueueDeletedRecently`);
 //!   LocalStack allows it at once;
 //! - a second `PurgeQueue` within 60 s is `PurgeQueueInProgress`; LocalStack accepts it;
-//! - `SetQueueAttributes`/`CreateQueue` values out of range (e.g. `VisibilityTimeout`
-//!   99999) are `InvalidAttributeValue`; LocalStack stores some of them;
-//! - `ListQueues` with `MaxResults` outside 1–1000 is `InvalidParameterValue`; LocalStack
-//!   accepts it;
-//! - `DeleteMessage` with a stale receipt handle (the message was received again since)
-//!   succeeds without deleting; LocalStack deletes the message. `ChangeMessageVisibility`
-//!   with a stale handle is `InvalidParameterValue`; LocalStack applies it;
-//! - `ChangeMessageVisibility` on a message that is not in flight is
-//!   `MessageNotInflight`; LocalStack accepts it;
+//! - values out of range (e.g. `VisibilityTimeout` 99999) are refused; LocalStack
+//!   stores some of them;
+//! - the receipt-handle rules above; LocalStack deletes with a stale handle, and takes
+//!   expired FIFO handles;
+//! - a FIFO group stays blocked while an older message is in flight; LocalStack
+//!   releases later messages ahead of it;
+//! - message attribute names take letters of any script; LocalStack refuses them;
+//! - empty lists are left out of responses; LocalStack writes `"Failed": []` in
+//!   DeleteMessageBatch;
 //! - batch `Failed` entries report `SenderFault: true` for client errors; LocalStack
 //!   reports `false`.
 //!
