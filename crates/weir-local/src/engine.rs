@@ -212,7 +212,7 @@ impl Engine {
             "SendMessageBatch" => out(self.send_message_batch(parse(body)?, ctx)),
             "ReceiveMessage" => out(self.receive_message(parse(body)?, ctx).await),
             "DeleteMessage" => out(self.delete_message(&parse(body)?, ctx)),
-            "DeleteMessageBatch" => out(self.delete_message_batch(parse(body)?, ctx)),
+            "DeleteMessageBatch" => out(self.delete_message_batch(&parse(body)?, ctx)),
             "ChangeMessageVisibility" => out(self.change_visibility(&parse(body)?, ctx)),
             "ChangeMessageVisibilityBatch" => out(self.change_visibility_batch(parse(body)?, ctx)),
             "StartMessageMoveTask" => out(self.start_move_task(parse(body)?)),

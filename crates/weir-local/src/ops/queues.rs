@@ -93,7 +93,7 @@ impl Engine {
     fn page_of_urls(
         &self,
         ctx: &Ctx<'_>,
-        queues: Vec<Arc<Queue>>,
+        queues: &[Arc<Queue>],
         max_results: Option<i64>,
         next_token: Option<&str>,
     ) -> SqsResult<(Vec<String>, Option<String>)> {
@@ -161,7 +161,7 @@ impl Engine {
         }
         let mut cfg = QueueConfig::default();
         cfg.apply_all(&req.attributes, fifo)?;
-        let arn = Engine::arn_in(ctx.account, ctx.region, &name);
+        let arn = Self::arn_in(ctx.account, ctx.region, &name);
         self.check_redrive(&cfg, fifo, &arn)?;
         if req.tags.len() > 50 {
             return Err(SqsError::invalid_param(
@@ -255,7 +255,7 @@ impl Engine {
             .filter(|q| q.name.starts_with(&prefix))
             .collect();
         let (urls, next) =
-            self.page_of_urls(ctx, queues, req.max_results, req.next_token.as_deref())?;
+            self.page_of_urls(ctx, &queues, req.max_results, req.next_token.as_deref())?;
         let mut out = Map::new();
         if !urls.is_empty() {
             out.insert("QueueUrls".into(), json!(urls));
@@ -284,7 +284,7 @@ impl Engine {
             })
             .collect();
         let (urls, next) =
-            self.page_of_urls(ctx, sources, req.max_results, req.next_token.as_deref())?;
+            self.page_of_urls(ctx, &sources, req.max_results, req.next_token.as_deref())?;
         let mut out = Map::new();
         out.insert("queueUrls".into(), json!(urls));
         if let Some(t) = next {

@@ -443,7 +443,7 @@ impl Engine {
 
     pub(crate) fn delete_message_batch(
         &self,
-        req: HandleBatchIn,
+        req: &HandleBatchIn,
         ctx: &Ctx<'_>,
     ) -> SqsResult<BatchOut<IdEntry>> {
         let q = self.by_url(ctx, req.queue_url.as_deref())?;
