@@ -108,15 +108,9 @@ impl Engine {
             "Resource": q.arn,
         });
         let mut st = q.lock();
-        let mut policy = st
-            .cfg
-            .policy
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .filter(Value::is_object)
-            .unwrap_or_else(
-                || json!({ "Version": "2008-10-17", "Id": format!("{}/SQSDefaultPolicy", q.arn) }),
-            );
+        let mut policy = stored_policy(st.cfg.policy.as_deref()).unwrap_or_else(
+            || json!({ "Version": "2008-10-17", "Id": format!("{}/SQSDefaultPolicy", q.arn) }),
+        );
         let mut statements = take_statements(&mut policy);
         if statements.iter().any(|s| s["Sid"] == label) {
             return Err(SqsError::bad_value(label, "Label", "Already exists."));
@@ -140,13 +134,7 @@ impl Engine {
         let not_found =
             || SqsError::bad_value(label, "Label", "can't find label on existing policy.");
         let mut st = q.lock();
-        let mut policy = st
-            .cfg
-            .policy
-            .as_deref()
-            .and_then(|p| serde_json::from_str::<Value>(p).ok())
-            .filter(Value::is_object)
-            .ok_or_else(not_found)?;
+        let mut policy = stored_policy(st.cfg.policy.as_deref()).ok_or_else(not_found)?;
         let mut statements = take_statements(&mut policy);
         let before = statements.len();
         statements.retain(|s| s["Sid"] != label);
@@ -159,6 +147,13 @@ impl Engine {
         st.cfg.policy = (!empty).then(|| policy.to_string());
         Ok(json!({}))
     }
+}
+
+/// The queue's stored policy as a JSON object, when it has one.
+fn stored_policy(policy: Option<&str>) -> Option<Value> {
+    policy
+        .and_then(|p| serde_json::from_str::<Value>(p).ok())
+        .filter(Value::is_object)
 }
 
 /// Takes the `Statement` list out of a policy object (a single statement object becomes
