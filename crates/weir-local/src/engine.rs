@@ -56,6 +56,15 @@ impl EngineResponse {
         (self.status, self.headers, self.body)
     }
 
+    /// A response with the given parts (for answers in another protocol than JSON).
+    pub(crate) fn new(status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
     fn ok(body: Vec<u8>) -> Self {
         Self {
             status: 200,
@@ -134,7 +143,10 @@ pub(crate) struct Engine {
     pub(crate) base_url: String,
     pub(crate) clock: Clock,
     queues: RwLock<HashMap<String, Arc<Queue>>>,
+    /// When each queue was deleted, by ARN, for QueueDeletedRecently (empty when off).
     pub(crate) deleted: Mutex<HashMap<String, Instant>>,
+    /// Whether CreateQueue refuses a queue deleted less than 60 s ago.
+    pub(crate) deleted_recently: bool,
     pub(crate) tasks: Mutex<Vec<Arc<MoveTask>>>,
     incarnation: AtomicU64,
     pub(crate) me: Weak<Self>,
@@ -157,7 +169,12 @@ fn out<T: Serialize>(r: SqsResult<T>) -> SqsResult<Vec<u8>> {
 }
 
 impl Engine {
-    pub(crate) fn new(account: String, region: String, base_url: String) -> Arc<Self> {
+    pub(crate) fn new(
+        account: String,
+        region: String,
+        base_url: String,
+        deleted_recently: bool,
+    ) -> Arc<Self> {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             faults: Faults::default(),
@@ -167,6 +184,7 @@ impl Engine {
             clock: Clock::new(),
             queues: RwLock::new(HashMap::new()),
             deleted: Mutex::new(HashMap::new()),
+            deleted_recently,
             tasks: Mutex::new(Vec::new()),
             incarnation: AtomicU64::new(fastrand::u64(1..u64::MAX / 2)),
         })
@@ -332,7 +350,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn every_sqs_operation_is_routed() {
-        let engine = Engine::new("000000000000".into(), "us-east-1".into(), "http://x".into());
+        let engine = Engine::new(
+            "000000000000".into(),
+            "us-east-1".into(),
+            "http://x".into(),
+            true,
+        );
         let ctx = Ctx::local(&engine, "http://x");
         for op in crate::OPERATIONS {
             let resp = engine.handle(&format!("AmazonSQS.{op}"), b"{}", &ctx).await;

@@ -8,6 +8,7 @@
 
 use crate::engine::{Ctx, Engine, EngineResponse};
 use crate::error::{ErrorKind, SqsError};
+use crate::{query, request_log};
 
 /// The AWS services a request can be for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,6 +110,15 @@ impl<'a> Incoming<'a> {
 
 /// Answers one request, whichever service it is for.
 pub(crate) async fn route(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
+    let started = request_log::start();
+    let resp = answer(engine, req).await;
+    if let Some(started) = started {
+        request_log::record(req, &resp, started);
+    }
+    resp
+}
+
+async fn answer(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
     match req.service() {
         Service::Sqs => sqs(engine, req).await,
         Service::Sns | Service::S3 | Service::Other => EngineResponse::error(&SqsError::new(
@@ -123,6 +133,9 @@ pub(crate) async fn route(engine: &Engine, req: &Incoming<'_>) -> EngineResponse
 
 async fn sqs(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
     let Some(target) = req.header("x-amz-target") else {
+        if let Some(action) = query::action(req) {
+            return query::refusal(action, &crate::checksum::fast_uuid_string());
+        }
         return EngineResponse::error(&SqsError::new(
             ErrorKind::UnknownOperation,
             "weir-local speaks the SQS JSON protocol only: send X-Amz-Target: AmazonSQS.<Operation> with a JSON body.",

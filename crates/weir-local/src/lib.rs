@@ -28,6 +28,14 @@
 //! delays, retention and long polls advance with the paused clock, so a test of a
 //! 20-second long poll finishes at once.
 //!
+//! # Request log
+//!
+//! Each request (in-process or served) can be logged at `info` under the tracing target
+//! `weir_local::request`, one event with `op`, `queue`, `status`, `error` (the code, on
+//! failure) and `ms`; never a body, a header or a credential. It costs nothing unless a
+//! subscriber enables the target (`RUST_LOG=weir_local::request=info`, or
+//! `weir serve --log`).
+//!
 //! # Queues, regions and accounts
 //!
 //! Queues live per account and region, as on AWS: the region of a request is the one
@@ -58,8 +66,9 @@
 //! # Differences from AWS
 //!
 //! - Only the JSON protocol (`awsJson1_0`) is spoken, as current SDKs, botocore and the
-//!   AWS CLI v2 use; the legacy query protocol (form-encoded `Action=`) is answered with
-//!   a 400.
+//!   AWS CLI v2 use. A request in the legacy query protocol (form-encoded `Action=`) is
+//!   answered with a 400 XML `ErrorResponse` (code `InvalidAction`) that a query client
+//!   parses and that says so.
 //! - Signatures are not checked; the access key id of the SigV4 `Authorization` header
 //!   becomes the `SenderId` attribute.
 //! - KMS attributes are stored and returned but nothing is encrypted. The queue `Policy`
@@ -110,7 +119,9 @@ mod gateway;
 mod groups;
 mod latency;
 mod ops;
+mod query;
 mod queue;
+mod request_log;
 mod server;
 mod wire;
 
@@ -191,6 +202,7 @@ pub struct LocalSqsBuilder {
     region: Option<String>,
     queue_url_base: Option<String>,
     latency: Option<Latency>,
+    queue_deleted_recently: Option<bool>,
 }
 
 impl LocalSqsBuilder {
@@ -262,6 +274,33 @@ impl LocalSqsBuilder {
         self
     }
 
+    /// Whether CreateQueue refuses, for 60 seconds, the name of a queue just deleted
+    /// (`AWS.SimpleQueueService.QueueDeletedRecently`), as AWS does. Default `true`;
+    /// `false` lets a test suite delete and re-create a queue at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sqs = weir_local::LocalSqs::builder().queue_deleted_recently(false).build();
+    /// let client = sqs.client();
+    /// let url = client.create_queue().queue_name("jobs").send().await?.queue_url;
+    /// client.delete_queue().set_queue_url(url).send().await?;
+    /// client.create_queue().queue_name("jobs").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn queue_deleted_recently(mut self, refuse: bool) -> Self {
+        self.queue_deleted_recently = Some(refuse);
+        self
+    }
+
+    /// Sets or clears (back to the default, `true`) the QueueDeletedRecently rule.
+    pub fn set_queue_deleted_recently(&mut self, refuse: Option<bool>) -> &mut Self {
+        self.queue_deleted_recently = refuse;
+        self
+    }
+
     /// Builds the [`LocalSqs`], filling the documented defaults.
     pub fn build(self) -> LocalSqs {
         let region = self.region.unwrap_or_else(|| "us-east-1".to_owned());
@@ -272,7 +311,12 @@ impl LocalSqsBuilder {
             .to_owned();
         let account = self.account_id.unwrap_or_else(|| "000000000000".to_owned());
         LocalSqs {
-            engine: Engine::new(account, region, base),
+            engine: Engine::new(
+                account,
+                region,
+                base,
+                self.queue_deleted_recently.unwrap_or(true),
+            ),
             latency: self.latency,
         }
     }

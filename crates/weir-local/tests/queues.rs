@@ -352,6 +352,29 @@ async fn delete_queue_then_recreate_after_sixty_seconds() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn queue_deleted_recently_can_be_turned_off() {
+    let client = LocalSqs::builder()
+        .queue_deleted_recently(false)
+        .build()
+        .client();
+    let url = create(&client, "again").await;
+    client.delete_queue().queue_url(&url).send().await.unwrap();
+    let again = create(&client, "again").await;
+    assert_eq!(again, url);
+    let attrs = client
+        .get_queue_attributes()
+        .queue_url(&again)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attrs.attributes().unwrap()[&QueueAttributeName::ApproximateNumberOfMessages],
+        "0"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn purge_empties_and_is_limited_to_once_a_minute() {
     let client = LocalSqs::new().client();
     let url = create(&client, "purge").await;

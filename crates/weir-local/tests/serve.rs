@@ -77,7 +77,35 @@ async fn raw_http_without_target_gets_a_400() {
     let mut resp = String::new();
     stream.read_to_string(&mut resp).await.unwrap();
     assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
-    assert!(resp.contains("JSON protocol"), "{resp}");
+    // A query client parses an XML ErrorResponse, not a JSON body.
+    let lower = resp.to_ascii_lowercase();
+    assert!(lower.contains("content-type: text/xml"), "{resp}");
+    let body = &resp[resp.find("\r\n\r\n").unwrap() + 4..];
+    assert!(body.starts_with("<?xml"), "{body}");
+    assert!(body.contains("<Code>InvalidAction</Code>"), "{body}");
+    assert!(body.contains("this ListQueues request"), "{body}");
+    assert!(body.contains("JSON protocol"), "{body}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn raw_http_without_target_or_action_gets_a_json_400() {
+    let sqs = LocalSqs::new();
+    let server = sqs.serve("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr())
+        .await
+        .unwrap();
+    let body = "{}";
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).await.unwrap();
+    assert!(resp.starts_with("HTTP/1.1 400"), "{resp}");
+    assert!(resp.contains("UnknownOperationException"), "{resp}");
+    assert!(resp.contains("X-Amz-Target"), "{resp}");
     server.shutdown().await;
 }
 

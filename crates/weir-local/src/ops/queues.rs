@@ -369,10 +369,12 @@ impl Engine {
                 st.purge();
             }
             q.notify.notify_waiters();
-            self.deleted
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(q.arn.clone(), self.clock.now());
+            if self.deleted_recently {
+                self.deleted
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(q.arn.clone(), self.clock.now());
+            }
         }
         Ok(json!({}))
     }

@@ -1,0 +1,83 @@
+//! One `info` line per request under the target `weir_local::request`: the operation,
+//! the queue, the HTTP status, the error code when there is one, and the time taken.
+//! Never a body, a header or a credential.
+//!
+//! Off unless a subscriber enables the target (`RUST_LOG=weir_local::request=info`, or
+//! `weir serve --log`); then the queue is read from the body, which costs a parse. The
+//! time is on tokio's clock, so under paused time it is the virtual time a call took.
+
+use std::borrow::Cow;
+use tokio::time::Instant;
+
+use serde::Deserialize;
+
+use crate::engine::EngineResponse;
+use crate::gateway::Incoming;
+
+/// The tracing target of the request log.
+pub(crate) const TARGET: &str = "weir_local::request";
+
+/// When the request started, if the log is on.
+pub(crate) fn start() -> Option<Instant> {
+    tracing::enabled!(target: TARGET, tracing::Level::INFO).then(Instant::now)
+}
+
+/// Logs one answered request.
+pub(crate) fn record(req: &Incoming<'_>, resp: &EngineResponse, started: Instant) {
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let op = operation(req);
+    let queue = queue(req.body);
+    let queue = queue.as_deref().unwrap_or("-");
+    let status = resp.status();
+    match resp.header("x-amzn-query-error") {
+        Some(error) => {
+            let code = error.split(';').next().unwrap_or(error);
+            tracing::info!(target: TARGET, op, queue, status, error = code, ms, "request");
+        }
+        None => tracing::info!(target: TARGET, op, queue, status, ms, "request"),
+    }
+}
+
+/// `SendMessage` from `X-Amz-Target: AmazonSQS.SendMessage` (or a query `Action`).
+fn operation<'a>(req: &Incoming<'a>) -> &'a str {
+    match req.header("x-amz-target") {
+        Some(target) => target.strip_prefix("AmazonSQS.").unwrap_or(target),
+        None => crate::query::action(req).unwrap_or("-"),
+    }
+}
+
+#[derive(Deserialize)]
+struct QueueOf<'a> {
+    #[serde(rename = "QueueUrl", borrow, default)]
+    queue_url: Option<Cow<'a, str>>,
+    #[serde(rename = "QueueName", borrow, default)]
+    queue_name: Option<Cow<'a, str>>,
+}
+
+/// The queue a JSON request names: the last segment of its `QueueUrl`, or its
+/// `QueueName`.
+fn queue(body: &[u8]) -> Option<String> {
+    let of: QueueOf<'_> = serde_json::from_slice(body).ok()?;
+    match (of.queue_url, of.queue_name) {
+        (Some(url), _) => url.rsplit('/').next().map(str::to_owned),
+        (None, name) => name.map(Cow::into_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_queue_is_read_from_url_or_name() {
+        let url = br#"{"QueueUrl":"http://localhost:4566/000000000000/orders","MessageBody":"x"}"#;
+        assert_eq!(queue(url).as_deref(), Some("orders"));
+        assert_eq!(
+            queue(br#"{"QueueName":"jobs.fifo"}"#).as_deref(),
+            Some("jobs.fifo")
+        );
+        assert_eq!(queue(br#"{"QueueUrl":"bare"}"#).as_deref(), Some("bare"));
+        assert_eq!(queue(b"{}"), None);
+        assert_eq!(queue(b"not json"), None);
+    }
+}
