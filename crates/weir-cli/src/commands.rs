@@ -609,26 +609,36 @@ pub(crate) async fn purge(client: &Client, queue: &str, yes: bool, out: &Out) ->
 }
 
 /// `weir serve`.
-pub(crate) async fn serve(host: &str, port: u16, json: bool) -> Result<()> {
+pub(crate) async fn serve(
+    sqs: weir::local::LocalSqs,
+    host: &str,
+    port: u16,
+    json: bool,
+) -> Result<()> {
     let addr: SocketAddr = (host, port)
         .to_socket_addrs()
         .map_err(|e| CliError::Usage(format!("--host {host}: {e}")))?
         .next()
         .ok_or_else(|| CliError::Usage(format!("--host {host}: no address")))?;
-    let sqs = weir::local::LocalSqs::new();
     let server = sqs
         .serve(addr)
         .await
         .map_err(|e| CliError::Other(format!("cannot listen on {addr}: {e}")))?;
     let out = Out::new(json);
     if json {
-        out.value(&json!({ "endpoint_url": server.endpoint_url() }));
+        out.value(&json!({
+            "endpoint_url": server.endpoint_url(),
+            "account_id": sqs.account_id(),
+            "region": sqs.region(),
+        }));
     } else {
         out.line(server.endpoint_url());
         eprintln!(
-            "weir: serving an in-process SQS on {} (Ctrl-C or SIGTERM stops it)\n\
+            "weir: serving an in-process SQS on {} (account {}, region {}; Ctrl-C or SIGTERM stops it)\n\
              weir: try: weir --endpoint-url {} create orders",
             server.endpoint_url(),
+            sqs.account_id(),
+            sqs.region(),
             server.endpoint_url()
         );
     }

@@ -9,7 +9,8 @@
 //! weir stats   QUEUE [--watch]
 //! weir redrive DLQ [--to SRC] [--rate N]
 //! weir purge   QUEUE [--yes]
-//! weir serve   [--port 4566] [--host 127.0.0.1]
+//! weir serve   [--port 4566] [--host 127.0.0.1] [--account-id 000000000000]
+//!              [--queue-deleted-recently true|false] [--log]
 //! weir bench   [--messages N] [--payload-bytes B] [--producers P] [--concurrency C]
 //!              [--rate R] [--handler-ms D] [--fifo --groups G] [--baseline raw]
 //! ```
@@ -36,7 +37,8 @@
 //! | 4 | `bench` lost messages (a message sent was never processed) |
 //! | 130 | interrupted by Ctrl-C or SIGTERM (`bench`, `redrive`) |
 //!
-//! Logs are off unless `RUST_LOG` is set (e.g. `RUST_LOG=weir_sqs=debug`).
+//! Logs are off unless `RUST_LOG` is set (e.g. `RUST_LOG=weir_sqs=debug`), or
+//! `serve --log` turns on the request log (`weir_local::request` at `info`).
 //!
 //! # Notes per command
 //!
@@ -86,6 +88,7 @@ struct Cli {
     #[arg(long, global = true, value_name = "URL", conflicts_with = "local")]
     endpoint_url: Option<String>,
     /// AWS region (default: from the environment or profile; us-east-1 with --endpoint-url).
+    /// For serve: the region of requests that carry none (default us-east-1).
     #[arg(long, global = true)]
     region: Option<String>,
     /// Run against a fresh in-process SQS (empty at every command).
@@ -173,6 +176,18 @@ enum Command {
         /// Address to bind.
         #[arg(long, default_value = "127.0.0.1")]
         host: String,
+        /// Account id of queue URLs and ARNs (12 digits). A request signed with a 12-digit
+        /// access key id acts in that account instead.
+        #[arg(long, default_value = "000000000000", value_parser = account_id)]
+        account_id: String,
+        /// Refuse for 60 s to re-create a queue just deleted (QueueDeletedRecently), as
+        /// AWS does; false lets a test suite re-create a queue at once.
+        #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+        queue_deleted_recently: bool,
+        /// Log each request on stderr: operation, queue, status, error code, milliseconds
+        /// (the same as RUST_LOG=weir_local::request=info).
+        #[arg(long)]
+        log: bool,
     },
     /// Measure weir's producer and worker against the endpoint (or --local).
     Bench(BenchArgs),
@@ -293,7 +308,7 @@ fn main() {
             std::process::exit(error::EXIT_USAGE);
         }
     };
-    init_logs();
+    init_logs(matches!(cli.command, Command::Serve { log: true, .. }));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -327,12 +342,33 @@ fn one_line_usage_error(rendered: &str) -> String {
     text.join(" ").trim_start_matches("error: ").to_owned()
 }
 
-fn init_logs() {
-    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .with_writer(std::io::stderr)
-            .init();
+/// Logs go to stderr when `RUST_LOG` asks for them; `request_log` (`serve --log`) adds
+/// weir-local's request log to whatever `RUST_LOG` says.
+fn init_logs(request_log: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match EnvFilter::try_from_env("RUST_LOG") {
+        Ok(filter) => filter,
+        Err(_) if request_log => EnvFilter::new("warn"),
+        Err(_) => return,
+    };
+    let filter = match "weir_local::request=info".parse() {
+        Ok(directive) if request_log => filter.add_directive(directive),
+        _ => filter,
+    };
+    // Colours only on a terminal: a log file or a pipe gets plain text.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// `--account-id`: AWS account ids are 12 digits.
+fn account_id(s: &str) -> Result<String, String> {
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("an account id is 12 digits, got {s:?}"))
     }
 }
 
@@ -344,7 +380,20 @@ async fn run(cli: Cli) -> Result<(), CliError> {
     };
     let json = cli.json;
     match cli.command {
-        Command::Serve { port, host } => commands::serve(&host, port, json).await,
+        Command::Serve {
+            port,
+            host,
+            account_id,
+            queue_deleted_recently,
+            log: _,
+        } => {
+            let sqs = weir::local::LocalSqs::builder()
+                .account_id(account_id)
+                .region(endpoint.region.as_deref().unwrap_or("us-east-1"))
+                .queue_deleted_recently(queue_deleted_recently)
+                .build();
+            commands::serve(sqs, &host, port, json).await
+        }
         Command::Bench(args) => bench::run(&endpoint, &args, json).await,
         command => {
             let counter = client::RequestCounter::default();

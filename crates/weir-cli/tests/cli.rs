@@ -30,10 +30,16 @@ struct Server {
 
 impl Server {
     fn start() -> Self {
+        Self::start_with(&[], Stdio::null())
+    }
+
+    /// `weir serve --port 0 --json` plus `flags`, its stderr going to `stderr`.
+    fn start_with(flags: &[&str], stderr: Stdio) -> Self {
         let mut child = weir()
             .args(["serve", "--port", "0", "--json"])
+            .args(flags)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("weir serve starts");
         let stdout = child.stdout.take().expect("stdout");
@@ -78,6 +84,29 @@ impl Server {
             .as_u64()
             .expect("visible")
     }
+}
+
+/// One unsigned JSON-protocol request to `url` (`host:port` after `http://`), as a
+/// client without credentials sends it: (status line, body).
+fn unsigned(url: &str, target: &str, body: &str) -> (String, String) {
+    use std::io::Read;
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AmazonSQS.{target}\r\n\
+         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).expect("write");
+    let mut resp = String::new();
+    stream.read_to_string(&mut resp).expect("read");
+    let status = resp.lines().next().unwrap_or_default().to_owned();
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
 }
 
 impl Drop for Server {
@@ -285,6 +314,103 @@ fn serve_stops_cleanly_on_sigterm() {
     assert!(killed.success());
     let status = s.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn serve_account_and_region_flags_name_queues() {
+    let s = Server::start_with(
+        &["--account-id", "123456789012", "--region", "eu-west-1"],
+        Stdio::null(),
+    );
+    // A request without a SigV4 scope acts in the server's account and region.
+    let (status, body) = unsigned(&s.url, "CreateQueue", r#"{"QueueName":"billing"}"#);
+    assert!(status.contains("200"), "{status} {body}");
+    let url = serde_json::from_str::<Value>(&body).unwrap()["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(url, format!("{}/123456789012/billing", s.url));
+    let attrs = format!(r#"{{"QueueUrl":"{url}","AttributeNames":["QueueArn"]}}"#);
+    let (_, body) = unsigned(&s.url, "GetQueueAttributes", &attrs);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["Attributes"]["QueueArn"],
+        "arn:aws:sqs:eu-west-1:123456789012:billing"
+    );
+    // A signed client in the same region sees the queue; one in another region does not.
+    let listed = s.json(&["--region", "eu-west-1", "queues"]);
+    assert!(listed.to_string().contains("billing"), "{listed}");
+    let elsewhere = s.json(&["--region", "us-east-1", "queues"]);
+    assert!(!elsewhere.to_string().contains("billing"), "{elsewhere}");
+}
+
+#[test]
+fn serve_refuses_an_account_id_that_is_not_12_digits() {
+    let out = weir()
+        .args(["serve", "--port", "0", "--account-id", "1234"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("12 digits"), "{err}");
+}
+
+#[test]
+fn serve_queue_deleted_recently_is_on_by_default_and_can_be_turned_off() {
+    for (flags, recreated) in [
+        (&[][..], false),
+        (&["--queue-deleted-recently", "false"][..], true),
+    ] {
+        let s = Server::start_with(flags, Stdio::null());
+        let url = s.json(&["create", "again"])["queue"]["url"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (status, _) = unsigned(&s.url, "DeleteQueue", &format!(r#"{{"QueueUrl":"{url}"}}"#));
+        assert!(status.contains("200"), "{status}");
+        let out = s.run(&["create", "again"]);
+        assert_eq!(out.status.success(), recreated, "{flags:?}");
+        if !recreated {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("QueueDeletedRecently"), "{err}");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn serve_log_prints_one_line_per_request_without_bodies() {
+    use std::io::Read;
+    let mut s = Server::start_with(&["--log"], Stdio::piped());
+    s.ok(&["create", "logged"]);
+    s.ok(&["send", "logged", "--body", "secret-body-text"]);
+    let pid = s.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    s.child.wait().unwrap();
+    let mut log = String::new();
+    s.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("SendMessage"))
+        .unwrap_or_else(|| panic!("no SendMessage line in {log}"));
+    assert!(line.contains("weir_local::request"), "{line}");
+    assert!(line.contains("logged"), "{line}");
+    assert!(line.contains("status=200"), "{line}");
+    assert!(line.contains("ms="), "{line}");
+    assert!(log.contains("CreateQueue"), "{log}");
+    assert!(!log.contains("secret-body-text"), "{log}");
+    assert!(!log.contains("Credential"), "{log}");
 }
 
 #[test]
