@@ -13,33 +13,9 @@
 //! - `per_call/*`: one small SDK call against the engine alone, and the engine-only
 //!   round trip (which also builds and parses JSON in the bench itself).
 //!
-//! On the 2-core dev box (AMD EPYC with SHA-NI, other jobs running: criterion's means
-//! move by ±15 %, so the A/B below is `examples/prof.rs --min`, the best of 20
-//! batches, five runs of the old and new builds interleaved):
-//!
-//! | | before | after |
-//! |---|---|---|
-//! | single task, best batch | 108–111 µs (~92 k msg/s) | 96–98 µs (~104 k msg/s) |
-//! | SDK floor (canned responses), best batch | 85–88 µs (114–118 k msg/s) | same |
-//! | concurrent4, best batch | 311 µs / 4 round trips (129 k msg/s) | 275 µs (145 k msg/s) |
-//! | criterion single task (load ≈ 2) | 117–125 µs | 105.7 µs (94.6 k msg/s) |
-//!
-//! Where one call goes (`prof 2000 --phases --min`, native µs per call, after; the
-//! interceptor hooks add a little):
-//!
-//! | | serialize | SigV4 sign | transmit (weir-local) | deserialize | rest of orchestrator | total |
-//! |---|---|---|---|---|---|---|
-//! | SendMessageBatch | 2.5 | 7.4 | 6.3 (was 11.7) | 4.6 | 10.0 | 30.9 |
-//! | ReceiveMessage | 1.6 | 7.2 | 3.4 (was 9.1) | 6.2 | 10.4 | 28.8 |
-//! | DeleteMessageBatch | 2.4 | 7.8 | 4.6 (was 7.5) | 2.2 | 11.0 | 28.0 |
-//!
-//! Against canned responses "transmit" is ~1.1 µs per call, so the SDK costs ~85 µs of
-//! a round trip and LocalSqs ~11 µs more than replaying bytes: single-task throughput
-//! can't pass ~115 k msg/s whatever the engine does. Callgrind (instructions per round
-//! trip; valgrind hides SHA-NI, so SHA-256 runs its portable code and signing counts
-//! high): 1.632 M before, 1.472 M after, 1.309 M with canned responses; per call,
-//! SigV4 signing 208 k (131 k of it SHA-256 compression), serialization 21 k,
-//! deserialization 50 k, weir-local's connector and engine 104 k before, 54 k after.
+//! The numbers, with the machine, the commit and the command that made them, are in
+//! BENCHMARKS.md ("weir-local: the SDK path over the in-process SQS"): one place, so
+//! that they are re-measured instead of copied.
 
 #![allow(missing_docs)]
 
