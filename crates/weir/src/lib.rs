@@ -1,14 +1,12 @@
-//! weir: typed, rate-limited, lossless Amazon SQS for async Rust.
-//!
-//! This is the facade crate: it re-exports the weir crates behind features.
-//!
-//! | feature | default | what it adds |
-//! |---|---|---|
-//! | `middleware` | yes | tower layers ([`middleware`]) |
-//! | `worker` | yes | the worker runtime ([`worker`]) |
-//! | `local` | no | the in-process SQS ([`local`]) for tests and examples |
+#![doc = include_str!("../README.md")]
 
+mod client;
+pub mod prelude;
+
+pub use aws_config;
 pub use aws_sdk_sqs;
+pub use client::client;
+pub use serde;
 pub use weir_sqs as sqs;
 
 #[cfg(feature = "middleware")]
@@ -19,3 +17,9 @@ pub use weir_worker as worker;
 
 #[cfg(feature = "local")]
 pub use weir_local as local;
+
+/// The top-level README's code blocks, compiled and run as doctests so that its taste of
+/// weir cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct WorkspaceReadme;
