@@ -80,7 +80,7 @@ async fn the_recommended_stack_and_a_rate_limit_layer_compose_with_eight_pollers
         .layer(TraceLayer::new())
         .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
         .layer(RetryLayer::new(
-            weir_middleware::RetryPolicy::builder()
+            weir_middleware::InPlaceRetry::builder()
                 .max_attempts(3)
                 .min_delay(Duration::from_millis(10))
                 .build()

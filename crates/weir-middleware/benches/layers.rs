@@ -15,11 +15,11 @@ use tokio_util::sync::CancellationToken;
 use tower::{Layer, Service, ServiceExt};
 use weir_middleware::adaptive::{AdaptiveRateLimitLayer, AdaptiveRateLimiter};
 use weir_middleware::backpressure::{
-    BackpressureLayer, BackpressurePolicy, DepthSample, QueueDepth,
+    BackpressureLayer, BackpressurePolicy, DepthMonitor, DepthSample,
 };
 use weir_middleware::trace::MessageMeta;
 use weir_middleware::{
-    BoxError, RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer,
+    BoxError, InPlaceRetry, RateLimitLayer, RateLimiter, RetryLayer, TimeoutLayer, TraceLayer,
     WithCancellation,
 };
 
@@ -104,7 +104,7 @@ fn layers(c: &mut Criterion) {
         || Req(1),
     );
 
-    let policy = RetryPolicy::builder().build().unwrap();
+    let policy = InPlaceRetry::builder().build().unwrap();
     bench(
         c,
         &rt,
@@ -132,7 +132,7 @@ fn layers(c: &mut Criterion) {
         || Req(1),
     );
 
-    let (depth, feed) = QueueDepth::manual();
+    let (depth, feed) = DepthMonitor::manual();
     feed.send(DepthSample::visible(10));
     let bp = BackpressureLayer::builder(depth)
         .high_watermark(1000)

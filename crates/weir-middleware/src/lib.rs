@@ -7,8 +7,8 @@
 //! |---|---|
 //! | [`RateLimiter`], [`RateLimitLayer`] | one GCRA budget per process (clones share it), in permits per second with a burst; `acquire(n)` for a worker about to receive `n` messages |
 //! | [`AdaptiveRateLimiter`], [`AdaptiveRateLimitLayer`] | AIMD: halves the rate on throttling, adds back a step per interval of success, within `[min, max]` |
-//! | [`QueueDepth`], [`BackpressureLayer`] | one `GetQueueAttributes` sampler per process; producers wait, fail fast with [`Backpressure`], or slow down above a high watermark, until the depth falls to a low one |
-//! | [`RetryPolicy`], [`RetryLayer`] | exponential backoff with jitter, max attempts, max elapsed time, a shared retry budget, `Retry-After` honoured |
+//! | [`DepthMonitor`], [`BackpressureLayer`] | one `GetQueueAttributes` sampler per process; producers wait, fail fast with [`Backpressure`], or slow down above a high watermark, until the depth falls to a low one |
+//! | [`InPlaceRetry`], [`RetryLayer`] | exponential backoff with jitter, max attempts, max elapsed time, a shared retry budget, `Retry-After` honoured |
 //! | [`TimeoutLayer`] | fails with a named [`Elapsed`](timeout::Elapsed) and cancels the request's [`CancellationToken`](tokio_util::sync::CancellationToken) |
 //! | [`TraceLayer`] | a span per message with `messaging.*` fields and the parent trace context |
 //! | [`classify`], [`HandlerError`](classify::HandlerError) | the one classification of failures, shared with weir-worker: [`action`](classify::action) (retry, retry after, reject), and the predicates [`is_retryable`](classify::is_retryable), [`is_throttling`](classify::is_throttling), [`retry_after`](classify::retry_after) |
@@ -54,7 +54,7 @@
 //! use tokio_util::sync::CancellationToken;
 //! use tower::{ServiceBuilder, ServiceExt};
 //! use weir_middleware::{
-//!     BoxError, MessageMeta, RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy,
+//!     BoxError, MessageMeta, RateLimitLayer, RateLimiter, RetryLayer, InPlaceRetry,
 //!     TimeoutLayer, TraceLayer, WithCancellation,
 //! };
 //!
@@ -80,7 +80,7 @@
 //! let handler = ServiceBuilder::new()
 //!     .layer(TraceLayer::new())
 //!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
-//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(RetryLayer::new(InPlaceRetry::builder().max_attempts(3).build()?))
 //!     .layer(RateLimitLayer::new(limiter.clone()))
 //!     .service_fn(|msg: WithCancellation<Order>| async move {
 //!         // Long work selects on msg.token.cancelled().
@@ -108,7 +108,7 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::time::Duration;
-//! use weir_middleware::{RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer};
+//! use weir_middleware::{RateLimitLayer, RateLimiter, RetryLayer, InPlaceRetry, TimeoutLayer, TraceLayer};
 //! use weir_worker::{handler_fn, HandlerError, Message, Worker};
 //!
 //! let client = weir_local::LocalSqs::new().client();
@@ -121,7 +121,7 @@
 //! let worker = Worker::builder(topology.queue.clone())
 //!     .layer(TraceLayer::new())
 //!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
-//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(RetryLayer::new(InPlaceRetry::builder().max_attempts(3).build()?))
 //!     .layer(RateLimitLayer::new(RateLimiter::new(100.0, 10)?))
 //!     .handler(handler_fn(|msg: Message<u64>| async move {
 //!         match msg.body() {
@@ -153,11 +153,13 @@ pub mod timeout;
 pub mod trace;
 
 pub use adaptive::{AdaptiveRateLimitLayer, AdaptiveRateLimiter};
-pub use backpressure::{Backpressure, BackpressureLayer, BackpressurePolicy, QueueDepth};
+pub use backpressure::{Backpressure, BackpressureLayer, BackpressurePolicy, DepthMonitor};
 pub use clock::TokioClock;
-pub use limiter::{AcquireError, BuildError, MAX_RATE_PER_SECOND, RateLimiter, RateLimiterBuilder};
+pub use limiter::{
+    AcquireError, MAX_RATE_PER_SECOND, RateLimiter, RateLimiterBuildError, RateLimiterBuilder,
+};
 pub use rate_limit::{RateLimit, RateLimitLayer};
-pub use retry::{RetryLayer, RetryPolicy};
+pub use retry::{InPlaceRetry, RetryLayer};
 pub use timeout::{Cancellable, TimeoutLayer, WithCancellation};
 pub use trace::{MessageMeta, TraceLayer};
 

@@ -79,9 +79,9 @@ impl RateLimiter {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] if `per_second` is not a finite number in
+    /// [`RateLimiterBuildError`] if `per_second` is not a finite number in
     /// `(0, `[`MAX_RATE_PER_SECOND`]`]` or `burst` is zero.
-    pub fn new(per_second: f64, burst: u32) -> Result<Self, BuildError> {
+    pub fn new(per_second: f64, burst: u32) -> Result<Self, RateLimiterBuildError> {
         Self::builder().per_second(per_second).burst(burst).build()
     }
 
@@ -156,9 +156,9 @@ impl RateLimiter {
     ///
     /// # Errors
     ///
-    /// [`BuildError`] if `per_second` is not a finite number in
+    /// [`RateLimiterBuildError`] if `per_second` is not a finite number in
     /// `(0, `[`MAX_RATE_PER_SECOND`]`]`; the rate is then unchanged.
-    pub fn set_per_second(&self, per_second: f64) -> Result<(), BuildError> {
+    pub fn set_per_second(&self, per_second: f64) -> Result<(), RateLimiterBuildError> {
         let mut current = self
             .shared
             .current
@@ -179,14 +179,18 @@ impl Shared {
 }
 
 impl Current {
-    fn new(per_second: f64, burst: NonZeroU32, clock: TokioClock) -> Result<Self, BuildError> {
+    fn new(
+        per_second: f64,
+        burst: NonZeroU32,
+        clock: TokioClock,
+    ) -> Result<Self, RateLimiterBuildError> {
         if !(per_second.is_finite() && per_second > 0.0 && per_second <= MAX_RATE_PER_SECOND) {
-            return Err(BuildError::Rate { per_second });
+            return Err(RateLimiterBuildError::Rate { per_second });
         }
         let period = Duration::try_from_secs_f64(1.0 / per_second)
-            .map_err(|_| BuildError::Rate { per_second })?;
+            .map_err(|_| RateLimiterBuildError::Rate { per_second })?;
         let quota = Quota::with_period(period)
-            .ok_or(BuildError::Rate { per_second })?
+            .ok_or(RateLimiterBuildError::Rate { per_second })?
             .allow_burst(burst);
         Ok(Self {
             gcra: governor::RateLimiter::direct_with_clock(quota, clock),
@@ -244,13 +248,14 @@ impl RateLimiterBuilder {
     ///
     /// # Errors
     ///
-    /// - [`BuildError::MissingRate`] if no rate was set;
-    /// - [`BuildError::Rate`] if the rate is not a finite number in
+    /// - [`RateLimiterBuildError::MissingRate`] if no rate was set;
+    /// - [`RateLimiterBuildError::Rate`] if the rate is not a finite number in
     ///   `(0, `[`MAX_RATE_PER_SECOND`]`]`;
-    /// - [`BuildError::ZeroBurst`] if the burst is zero.
-    pub fn build(self) -> Result<RateLimiter, BuildError> {
-        let per_second = self.per_second.ok_or(BuildError::MissingRate)?;
-        let burst = NonZeroU32::new(self.burst.unwrap_or(1)).ok_or(BuildError::ZeroBurst)?;
+    /// - [`RateLimiterBuildError::ZeroBurst`] if the burst is zero.
+    pub fn build(self) -> Result<RateLimiter, RateLimiterBuildError> {
+        let per_second = self.per_second.ok_or(RateLimiterBuildError::MissingRate)?;
+        let burst =
+            NonZeroU32::new(self.burst.unwrap_or(1)).ok_or(RateLimiterBuildError::ZeroBurst)?;
         let clock = TokioClock::new();
         let current = Current::new(per_second, burst, clock)?;
         Ok(RateLimiter {
@@ -265,7 +270,7 @@ impl RateLimiterBuilder {
 /// A rate limiter's configuration was invalid.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
-pub enum BuildError {
+pub enum RateLimiterBuildError {
     /// No rate was set.
     #[error("a rate limiter needs a rate (per_second)")]
     MissingRate,
@@ -401,14 +406,17 @@ mod tests {
     fn bad_config_is_rejected() {
         assert_eq!(
             RateLimiter::new(0.0, 1).unwrap_err(),
-            BuildError::Rate { per_second: 0.0 }
+            RateLimiterBuildError::Rate { per_second: 0.0 }
         );
         assert!(RateLimiter::new(f64::NAN, 1).is_err());
         assert!(RateLimiter::new(2e9, 1).is_err());
-        assert_eq!(RateLimiter::new(1.0, 0).unwrap_err(), BuildError::ZeroBurst);
+        assert_eq!(
+            RateLimiter::new(1.0, 0).unwrap_err(),
+            RateLimiterBuildError::ZeroBurst
+        );
         assert_eq!(
             RateLimiter::builder().build().unwrap_err(),
-            BuildError::MissingRate
+            RateLimiterBuildError::MissingRate
         );
     }
 

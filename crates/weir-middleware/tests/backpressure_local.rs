@@ -11,7 +11,7 @@ use tokio_test::{assert_pending, task};
 use tower::{ServiceBuilder, ServiceExt};
 use weir_middleware::BoxError;
 use weir_middleware::backpressure::{
-    BackpressureLayer, BackpressurePolicy, BackpressureState, QueueDepth,
+    BackpressureLayer, BackpressurePolicy, BackpressureState, DepthMonitor,
 };
 
 async fn queue(client: &Client, name: &str) -> String {
@@ -55,7 +55,7 @@ async fn drain(client: &Client, url: &str, mut n: usize) {
 }
 
 /// Waits for the monitor's next sample and returns its depth.
-async fn next_sample(depth: &QueueDepth) -> u64 {
+async fn next_sample(depth: &DepthMonitor) -> u64 {
     let mut rx = depth.subscribe();
     rx.changed().await.unwrap();
     rx.borrow().unwrap().total()
@@ -67,7 +67,7 @@ async fn engages_above_high_holds_between_and_releases_below_low() {
     let client = sqs.client();
     let url = queue(&client, "bp-hysteresis").await;
 
-    let depth = QueueDepth::builder(client.clone(), url.clone())
+    let depth = DepthMonitor::builder(client.clone(), url.clone())
         .interval(Duration::from_secs(1))
         .spawn()
         .unwrap();
@@ -169,7 +169,7 @@ async fn samples_not_visible_and_delayed_when_asked() {
         .unwrap();
     assert_eq!(received.messages().len(), 2);
 
-    let depth = QueueDepth::builder(client.clone(), url)
+    let depth = DepthMonitor::builder(client.clone(), url)
         .interval(Duration::from_secs(1))
         .include_not_visible(true)
         .include_delayed(true)
@@ -189,7 +189,7 @@ async fn a_missing_queue_is_counted_not_fatal() {
     let sqs = weir_local::LocalSqs::new();
     let client = sqs.client();
     let url = format!("{}/000000000000/missing", sqs.endpoint_url());
-    let depth = QueueDepth::builder(client, url)
+    let depth = DepthMonitor::builder(client, url)
         .interval(Duration::from_secs(1))
         .spawn()
         .unwrap();

@@ -92,13 +92,13 @@
 //! # let client = weir_local::LocalSqs::new().client();
 //! # let queue = weir_sqs::QueueSpec::standard("layered").ensure(&client).await?.queue;
 //! use std::time::Duration;
-//! use weir_middleware::{RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer};
+//! use weir_middleware::{RetryLayer, InPlaceRetry, TimeoutLayer, TraceLayer};
 //! use weir_worker::{handler_fn, HandlerError, Message, Worker};
 //!
 //! let worker = Worker::builder(queue)
 //!     .layer(TraceLayer::new())
 //!     .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
-//!     .layer(RetryLayer::new(RetryPolicy::builder().max_attempts(3).build()?))
+//!     .layer(RetryLayer::new(InPlaceRetry::builder().max_attempts(3).build()?))
 //!     .layer(tower::limit::ConcurrencyLimitLayer::new(16))
 //!     .handler(handler_fn(|msg: Message<u64>| async move {
 //!         // Long work watches msg.cancellation(); it fires on timeout, lease loss, shutdown.

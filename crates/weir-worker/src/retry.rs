@@ -4,8 +4,9 @@ use std::time::Duration;
 
 use crate::error::BuildError;
 
-/// The longest visibility timeout SQS accepts, counted from the receive: 12 hours.
-pub const MAX_VISIBILITY: Duration = Duration::from_secs(43_200);
+/// The longest visibility timeout SQS accepts, counted from the receive: 12 hours. One
+/// constant for the workspace: weir-sqs's, which its checks before the network use.
+pub use weir_sqs::validate::MAX_VISIBILITY;
 
 /// Message-level retry: the delay before a failed message is delivered again, from its
 /// receive count. Exponential (`base × 2^(count-1)`), capped at `max` (at most 12 h,

@@ -60,10 +60,10 @@ impl DepthSample {
 ///
 /// ```no_run
 /// use std::time::Duration;
-/// use weir_middleware::backpressure::QueueDepth;
+/// use weir_middleware::backpressure::DepthMonitor;
 ///
 /// # async fn run(client: aws_sdk_sqs::Client, queue_url: String) -> Result<(), Box<dyn std::error::Error>> {
-/// let depth = QueueDepth::builder(client, queue_url)
+/// let depth = DepthMonitor::builder(client, queue_url)
 ///     .interval(Duration::from_secs(5))
 ///     .include_delayed(true)
 ///     .spawn()?;
@@ -74,7 +74,7 @@ impl DepthSample {
 /// # }
 /// ```
 #[derive(Clone)]
-pub struct QueueDepth {
+pub struct DepthMonitor {
     rx: watch::Receiver<Option<DepthSample>>,
     shared: Arc<Shared>,
 }
@@ -93,10 +93,10 @@ impl Drop for Shared {
     }
 }
 
-impl QueueDepth {
+impl DepthMonitor {
     /// A builder for a monitor of the queue at `queue_url`, through `client`.
-    pub fn builder(client: Client, queue_url: impl Into<String>) -> QueueDepthBuilder {
-        QueueDepthBuilder {
+    pub fn builder(client: Client, queue_url: impl Into<String>) -> DepthMonitorBuilder {
+        DepthMonitorBuilder {
             client,
             queue_url: queue_url.into(),
             interval: None,
@@ -144,9 +144,9 @@ impl QueueDepth {
     }
 }
 
-impl fmt::Debug for QueueDepth {
+impl fmt::Debug for DepthMonitor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("QueueDepth")
+        f.debug_struct("DepthMonitor")
             .field("source", &self.shared.source)
             .field("latest", &self.latest())
             .field("errors", &self.errors())
@@ -154,7 +154,7 @@ impl fmt::Debug for QueueDepth {
     }
 }
 
-/// Publishes samples to a [`QueueDepth::manual`] monitor.
+/// Publishes samples to a [`DepthMonitor::manual`] monitor.
 #[derive(Debug, Clone)]
 pub struct DepthSender {
     tx: watch::Sender<Option<DepthSample>>,
@@ -167,10 +167,10 @@ impl DepthSender {
     }
 }
 
-/// Builds a [`QueueDepth`] monitor; [`spawn`](Self::spawn) validates and starts it.
+/// Builds a [`DepthMonitor`] monitor; [`spawn`](Self::spawn) validates and starts it.
 #[derive(Debug, Clone)]
 #[must_use]
-pub struct QueueDepthBuilder {
+pub struct DepthMonitorBuilder {
     client: Client,
     queue_url: String,
     interval: Option<Duration>,
@@ -181,7 +181,7 @@ pub struct QueueDepthBuilder {
 /// The default sampling interval.
 pub const DEFAULT_DEPTH_INTERVAL: Duration = Duration::from_secs(5);
 
-impl QueueDepthBuilder {
+impl DepthMonitorBuilder {
     /// How often to sample. Default: [`DEFAULT_DEPTH_INTERVAL`] (5 s).
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = Some(interval);
@@ -209,7 +209,7 @@ impl QueueDepthBuilder {
     ///
     /// [`DepthBuildError`] if the interval is zero, the queue URL is empty, or there is no
     /// tokio runtime.
-    pub fn spawn(self) -> Result<QueueDepth, DepthBuildError> {
+    pub fn spawn(self) -> Result<DepthMonitor, DepthBuildError> {
         let interval = self.interval.unwrap_or(DEFAULT_DEPTH_INTERVAL);
         if interval.is_zero() {
             return Err(DepthBuildError::ZeroInterval);
@@ -223,7 +223,7 @@ impl QueueDepthBuilder {
         let errors = Arc::new(AtomicU64::new(0));
         let source = self.queue_url.clone();
         let task = runtime.spawn(sample_loop(self, interval, tx, Arc::clone(&errors)));
-        Ok(QueueDepth {
+        Ok(DepthMonitor {
             rx,
             shared: Arc::new(Shared {
                 source,
@@ -235,7 +235,7 @@ impl QueueDepthBuilder {
 }
 
 async fn sample_loop(
-    config: QueueDepthBuilder,
+    config: DepthMonitorBuilder,
     interval: Duration,
     tx: watch::Sender<Option<DepthSample>>,
     errors: Arc<AtomicU64>,
@@ -288,7 +288,7 @@ async fn sample_loop(
     }
 }
 
-/// A [`QueueDepth`] monitor could not start.
+/// A [`DepthMonitor`] monitor could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum DepthBuildError {

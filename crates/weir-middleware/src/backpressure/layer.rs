@@ -5,7 +5,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower::Layer;
 
-use super::{Backpressure, BackpressureService, QueueDepth};
+use super::{Backpressure, BackpressureService, DepthMonitor};
 use crate::adaptive::AdaptiveRateLimiter;
 
 /// What a [`BackpressureLayer`] does while the depth is above the high watermark.
@@ -55,7 +55,7 @@ pub struct BackpressureStats {
     pub waits: u64,
 }
 
-/// Applies producer back pressure from a [`QueueDepth`] monitor, with high and low
+/// Applies producer back pressure from a [`DepthMonitor`] monitor, with high and low
 /// watermarks.
 ///
 /// # Clone
@@ -69,13 +69,13 @@ pub struct BackpressureStats {
 /// use std::time::Duration;
 /// use tower::{ServiceBuilder, ServiceExt};
 /// use weir_middleware::backpressure::{
-///     Backpressure, BackpressureLayer, BackpressurePolicy, DepthSample, QueueDepth,
+///     Backpressure, BackpressureLayer, BackpressurePolicy, DepthSample, DepthMonitor,
 /// };
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-/// // In production: QueueDepth::builder(client, queue_url).spawn()?
-/// let (depth, feed) = QueueDepth::manual();
+/// // In production: DepthMonitor::builder(client, queue_url).spawn()?
+/// let (depth, feed) = DepthMonitor::manual();
 /// let layer = BackpressureLayer::builder(depth)
 ///     .high_watermark(10_000)
 ///     .low_watermark(5_000)
@@ -100,7 +100,7 @@ pub struct BackpressureLayer {
 
 #[derive(Debug)]
 pub(super) struct Shared {
-    pub(super) depth: QueueDepth,
+    pub(super) depth: DepthMonitor,
     pub(super) high: u64,
     pub(super) low: u64,
     pub(super) policy: BackpressurePolicy,
@@ -176,7 +176,7 @@ impl Shared {
 
 impl BackpressureLayer {
     /// A builder over the monitor `depth`.
-    pub fn builder(depth: QueueDepth) -> BackpressureLayerBuilder {
+    pub fn builder(depth: DepthMonitor) -> BackpressureLayerBuilder {
         BackpressureLayerBuilder {
             depth,
             high: None,
@@ -216,7 +216,7 @@ impl<S> Layer<S> for BackpressureLayer {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct BackpressureLayerBuilder {
-    depth: QueueDepth,
+    depth: DepthMonitor,
     high: Option<u64>,
     low: Option<u64>,
     policy: Option<BackpressurePolicy>,

@@ -1,6 +1,6 @@
 //! Back pressure for producers, from the queue's depth.
 //!
-//! A [`QueueDepth`] monitor samples the queue's approximate depth in one background task
+//! A [`DepthMonitor`] monitor samples the queue's approximate depth in one background task
 //! per process. A [`BackpressureLayer`] over a producer service compares the latest sample
 //! with two watermarks, with hysteresis:
 //!
@@ -19,7 +19,7 @@
 //!
 //! Before the first sample arrives, calls pass. A sample that fails keeps the previous one,
 //! so if the monitor cannot reach SQS the state stays where it was (an engaged `Wait` then
-//! ends in its timeout); watch [`QueueDepth::errors`].
+//! ends in its timeout); watch [`DepthMonitor::errors`].
 
 mod depth;
 mod error;
@@ -28,8 +28,8 @@ mod layer;
 mod service;
 
 pub use depth::{
-    DEFAULT_DEPTH_INTERVAL, DepthBuildError, DepthSample, DepthSender, QueueDepth,
-    QueueDepthBuilder,
+    DEFAULT_DEPTH_INTERVAL, DepthBuildError, DepthMonitor, DepthMonitorBuilder, DepthSample,
+    DepthSender,
 };
 pub use error::Backpressure;
 pub use future::ResponseFuture;

@@ -14,7 +14,7 @@ fn echo() -> Echo {
 }
 
 fn layer(policy: BackpressurePolicy) -> (BackpressureLayer, DepthSender) {
-    let (depth, feed) = QueueDepth::manual();
+    let (depth, feed) = DepthMonitor::manual();
     let layer = BackpressureLayer::builder(depth)
         .high_watermark(100)
         .low_watermark(50)
@@ -116,7 +116,7 @@ async fn slow_down_lowers_the_adaptive_rate_and_lets_calls_through() {
 
 #[test]
 fn bad_watermarks_are_rejected() {
-    let (depth, _feed) = QueueDepth::manual();
+    let (depth, _feed) = DepthMonitor::manual();
     let err = BackpressureLayer::builder(depth.clone())
         .high_watermark(10)
         .low_watermark(10)

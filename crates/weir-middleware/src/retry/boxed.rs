@@ -7,7 +7,7 @@ use tower::Service;
 use crate::BoxError;
 
 /// A service whose errors are turned into [`BoxError`], so that a
-/// [`RetryPolicy`](super::RetryPolicy) can read any error: [`RetryLayer`](super::RetryLayer)
+/// [`InPlaceRetry`](super::InPlaceRetry) can read any error: [`RetryLayer`](super::RetryLayer)
 /// puts it under the retry, so the inner service may return [`HandlerError`](crate::classify::HandlerError),
 /// `weir_sqs::Error` or any error that converts.
 #[derive(Debug, Clone)]

@@ -1,12 +1,12 @@
 use tower::Layer;
 
-use super::{BoxErrors, RetryPolicy};
+use super::{BoxErrors, InPlaceRetry};
 
-/// A service retried under a [`RetryPolicy`]: tower's own `Retry`, over the service with
+/// A service retried under a [`InPlaceRetry`]: tower's own `Retry`, over the service with
 /// its errors boxed.
-pub type Retry<S> = tower::retry::Retry<RetryPolicy, BoxErrors<S>>;
+pub type Retry<S> = tower::retry::Retry<InPlaceRetry, BoxErrors<S>>;
 
-/// Retries calls under a [`RetryPolicy`].
+/// Retries calls under a [`InPlaceRetry`].
 ///
 /// The inner service must be `Clone`, and so must requests (see the
 /// [module docs](super)); its error may be any error that converts into
@@ -20,12 +20,12 @@ pub type Retry<S> = tower::retry::Retry<RetryPolicy, BoxErrors<S>>;
 /// use std::time::Duration;
 /// use tower::{ServiceBuilder, ServiceExt};
 /// use weir_middleware::BoxError;
-/// use weir_middleware::retry::{RetryLayer, RetryPolicy};
+/// use weir_middleware::retry::{RetryLayer, InPlaceRetry};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), BoxError> {
 /// # tokio::time::pause();
-/// let policy = RetryPolicy::builder()
+/// let policy = InPlaceRetry::builder()
 ///     .max_attempts(4)
 ///     .min_delay(Duration::from_millis(100))
 ///     .build()?;
@@ -51,13 +51,13 @@ pub type Retry<S> = tower::retry::Retry<RetryPolicy, BoxErrors<S>>;
 /// ```
 #[derive(Debug, Clone)]
 pub struct RetryLayer {
-    policy: RetryPolicy,
+    policy: InPlaceRetry,
 }
 
 impl RetryLayer {
     /// A layer retrying under `policy`.
     #[must_use]
-    pub const fn new(policy: RetryPolicy) -> Self {
+    pub const fn new(policy: InPlaceRetry) -> Self {
         Self { policy }
     }
 }

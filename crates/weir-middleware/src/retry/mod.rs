@@ -1,8 +1,8 @@
 //! Retries with exponential backoff and jitter, bounded by attempts, elapsed time and a
 //! shared retry budget.
 //!
-//! [`RetryPolicy`] implements [`tower::retry::Policy`]; [`RetryLayer`] builds
-//! `tower::retry::Retry<RetryPolicy, S>` (aliased [`Retry`]).
+//! [`InPlaceRetry`] implements [`tower::retry::Policy`]; [`RetryLayer`] builds
+//! `tower::retry::Retry<InPlaceRetry, S>` (aliased [`Retry`]).
 //!
 //! # Requests must be `Clone`
 //!
@@ -31,7 +31,7 @@ mod policy;
 
 pub use boxed::BoxErrors;
 pub use layer::{Retry, RetryLayer};
-pub use policy::{RetryBuildError, RetryPolicy, RetryPolicyBuilder};
+pub use policy::{InPlaceRetry, InPlaceRetryBuilder, RetryBuildError};
 
 #[cfg(test)]
 mod tests;

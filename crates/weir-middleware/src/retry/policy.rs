@@ -15,6 +15,10 @@ use crate::classify::{self, Action, ErrorPredicate, ErrorRef};
 /// [`ExponentialBuilder`]), a maximum number of attempts, a maximum elapsed time, a retry
 /// budget shared by every clone, and a predicate.
 ///
+/// It retries the call **in place**: in a worker, the message stays leased while the
+/// handler is called again. Redelivery through SQS after a failure (the visibility
+/// backoff) is `weir_worker::RetryPolicy`, a different thing, hence the different name.
+///
 /// A failed attempt is retried when all of these hold:
 /// 1. the attempts so far are fewer than `max_attempts`;
 /// 2. the shutdown token (if any) has not fired;
@@ -34,7 +38,7 @@ use crate::classify::{self, Action, ErrorPredicate, ErrorRef};
 /// service built from one policy, shares it, so retries cannot amplify an outage beyond
 /// the budget's share of traffic. A clone keeps the attempts and start time but restarts
 /// the backoff sequence (tower clones a policy only before a request's first attempt).
-pub struct RetryPolicy {
+pub struct InPlaceRetry {
     config: Arc<Config>,
     attempts: u32,
     started: Option<Instant>,
@@ -51,10 +55,10 @@ struct Config {
     shutdown: Option<CancellationToken>,
 }
 
-impl RetryPolicy {
+impl InPlaceRetry {
     /// A builder, with the defaults listed on its setters.
-    pub fn builder() -> RetryPolicyBuilder {
-        RetryPolicyBuilder::default()
+    pub fn builder() -> InPlaceRetryBuilder {
+        InPlaceRetryBuilder::default()
     }
 
     /// The most attempts per request, the first included.
@@ -126,7 +130,7 @@ fn round_to_micros(d: Duration) -> Duration {
     Duration::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
 }
 
-impl<Req, Res> Policy<Req, Res, BoxError> for RetryPolicy
+impl<Req, Res> Policy<Req, Res, BoxError> for InPlaceRetry
 where
     Req: Clone,
 {
@@ -150,7 +154,7 @@ where
     }
 }
 
-impl Clone for RetryPolicy {
+impl Clone for InPlaceRetry {
     fn clone(&self) -> Self {
         Self {
             config: Arc::clone(&self.config),
@@ -161,9 +165,9 @@ impl Clone for RetryPolicy {
     }
 }
 
-impl fmt::Debug for RetryPolicy {
+impl fmt::Debug for InPlaceRetry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RetryPolicy")
+        f.debug_struct("InPlaceRetry")
             .field("max_attempts", &self.config.max_attempts)
             .field("max_elapsed", &self.config.max_elapsed)
             .field("backoff", &self.config.backoff)
@@ -174,11 +178,11 @@ impl fmt::Debug for RetryPolicy {
     }
 }
 
-/// Builds a [`RetryPolicy`]; [`build`](Self::build) validates.
+/// Builds a [`InPlaceRetry`]; [`build`](Self::build) validates.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 #[must_use]
-pub struct RetryPolicyBuilder {
+pub struct InPlaceRetryBuilder {
     max_attempts: Option<u32>,
     max_elapsed: Option<Option<Duration>>,
     min_delay: Option<Duration>,
@@ -193,7 +197,7 @@ pub struct RetryPolicyBuilder {
     shutdown: Option<CancellationToken>,
 }
 
-impl RetryPolicyBuilder {
+impl InPlaceRetryBuilder {
     /// The most attempts per request, the first included. Default: 3.
     pub fn max_attempts(mut self, n: u32) -> Self {
         self.max_attempts = Some(n);
@@ -283,7 +287,7 @@ impl RetryPolicyBuilder {
     /// [`RetryBuildError`] if `max_attempts` is 0, the factor is not finite and at least 1,
     /// `min_delay > max_delay`, or the budget parameters are out of range (ttl 1–60 s,
     /// retry_percent 0–1000, min_per_sec below 2³¹).
-    pub fn build(self) -> Result<RetryPolicy, RetryBuildError> {
+    pub fn build(self) -> Result<InPlaceRetry, RetryBuildError> {
         let max_attempts = self.max_attempts.unwrap_or(3);
         if max_attempts == 0 {
             return Err(RetryBuildError::ZeroAttempts);
@@ -327,7 +331,7 @@ impl RetryPolicyBuilder {
             }
             (None, None) => Arc::new(TpsBudget::default()),
         };
-        Ok(RetryPolicy {
+        Ok(InPlaceRetry {
             config: Arc::new(Config {
                 max_attempts,
                 max_elapsed: self.max_elapsed.unwrap_or(Some(Duration::from_secs(30))),

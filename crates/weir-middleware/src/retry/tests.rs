@@ -4,7 +4,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use super::{RetryLayer, RetryPolicy};
+use super::{InPlaceRetry, RetryLayer};
 use crate::BoxError;
 use crate::classify::ErrorPredicate;
 
@@ -35,7 +35,7 @@ fn gaps(calls: &Mutex<Vec<Instant>>) -> Vec<Duration> {
 
 #[tokio::test(start_paused = true)]
 async fn attempts_and_delays_follow_the_schedule() {
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .max_attempts(5)
         .min_delay(Duration::from_millis(100))
         .max_delay(Duration::from_millis(500))
@@ -55,7 +55,7 @@ async fn attempts_and_delays_follow_the_schedule() {
 #[tokio::test(start_paused = true)]
 async fn jitter_stays_within_its_bounds() {
     for seed in 0..20 {
-        let policy = RetryPolicy::builder()
+        let policy = InPlaceRetry::builder()
             .max_attempts(6)
             .min_delay(Duration::from_millis(100))
             .max_delay(Duration::from_secs(10))
@@ -83,7 +83,7 @@ async fn jitter_stays_within_its_bounds() {
 
 #[tokio::test(start_paused = true)]
 async fn errors_the_predicate_rejects_are_not_retried() {
-    let policy = RetryPolicy::builder().build().unwrap();
+    let policy = InPlaceRetry::builder().build().unwrap();
     let calls = Arc::new(Mutex::new(Vec::new()));
     let svc = tower::Layer::layer(
         &RetryLayer::new(policy),
@@ -96,7 +96,7 @@ async fn errors_the_predicate_rejects_are_not_retried() {
 #[tokio::test(start_paused = true)]
 async fn max_elapsed_bounds_the_retries() {
     // 100, 200, 400, 800 ms: the fourth retry would start at 1.5 s > 1 s.
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .max_attempts(10)
         .jitter(false)
         .max_elapsed(Duration::from_secs(1))
@@ -113,7 +113,7 @@ async fn max_elapsed_bounds_the_retries() {
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_replaces_the_backoff() {
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .max_attempts(2)
         .jitter(false)
         .predicate(ErrorPredicate::new(|_| true))
@@ -132,7 +132,7 @@ async fn retry_after_replaces_the_backoff() {
 #[tokio::test(start_paused = true)]
 async fn the_budget_stops_a_retry_storm() {
     // Budget: 1 retry/s reserve over a 10 s window (10 retries), plus 10 % of requests.
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .max_attempts(5)
         .jitter(false)
         .min_delay(Duration::from_millis(1))
@@ -157,7 +157,7 @@ async fn the_budget_stops_a_retry_storm() {
 #[tokio::test(start_paused = true)]
 async fn shutdown_stops_retrying() {
     let token = tokio_util::sync::CancellationToken::new();
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .shutdown(token.clone())
         .build()
         .unwrap();
@@ -175,21 +175,21 @@ async fn shutdown_stops_retrying() {
 fn bad_config_is_rejected() {
     use super::RetryBuildError as E;
     assert_eq!(
-        RetryPolicy::builder().max_attempts(0).build().unwrap_err(),
+        InPlaceRetry::builder().max_attempts(0).build().unwrap_err(),
         E::ZeroAttempts
     );
     assert!(matches!(
-        RetryPolicy::builder().factor(0.5).build(),
+        InPlaceRetry::builder().factor(0.5).build(),
         Err(E::Factor(_))
     ));
     assert!(matches!(
-        RetryPolicy::builder()
+        InPlaceRetry::builder()
             .min_delay(Duration::from_secs(20))
             .build(),
         Err(E::Delays { .. })
     ));
     assert!(matches!(
-        RetryPolicy::builder()
+        InPlaceRetry::builder()
             .budget_params(Duration::from_secs(61), 1, 0.1)
             .build(),
         Err(E::Budget { .. })
@@ -199,7 +199,7 @@ fn bad_config_is_rejected() {
 #[tokio::test(start_paused = true)]
 async fn handler_errors_decide_rejects_and_waits() {
     use crate::classify::HandlerError;
-    let policy = RetryPolicy::builder()
+    let policy = InPlaceRetry::builder()
         .max_attempts(3)
         .min_delay(Duration::from_millis(100))
         .jitter(false)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tower::limit::ConcurrencyLimitLayer;
 use weir_middleware::{
-    RateLimitLayer, RateLimiter, RetryLayer, RetryPolicy, TimeoutLayer, TraceLayer,
+    InPlaceRetry, RateLimitLayer, RateLimiter, RetryLayer, TimeoutLayer, TraceLayer,
 };
 use weir_worker::{HandlerError, Message, Worker, dlq_attributes, handler_fn};
 
@@ -16,7 +16,7 @@ use crate::support::{Count, assert_accounted, attrs_of, run_until_done, spawn, w
 
 fn in_process_retries() -> RetryLayer {
     RetryLayer::new(
-        RetryPolicy::builder()
+        InPlaceRetry::builder()
             .max_attempts(3)
             .min_delay(Duration::from_millis(10))
             .build()

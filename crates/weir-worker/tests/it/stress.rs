@@ -82,7 +82,7 @@ async fn fifty_thousand_messages_through_a_layered_handler() {
     let tries: Arc<Vec<AtomicU8>> = Arc::new((0..MESSAGES).map(|_| AtomicU8::new(0)).collect());
     let done: Arc<Vec<AtomicU8>> = Arc::new((0..MESSAGES).map(|_| AtomicU8::new(0)).collect());
     let (t, d) = (tries.clone(), done.clone());
-    let retry = weir_middleware::RetryPolicy::builder()
+    let retry = weir_middleware::InPlaceRetry::builder()
         .max_attempts(2)
         .min_delay(Duration::from_millis(1))
         .build()
