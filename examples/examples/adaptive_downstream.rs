@@ -12,6 +12,8 @@
 //! A line per second shows the downstream's capacity, the receive rate the worker chose,
 //! and the calls the API accepted and refused.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,6 +15,8 @@
 //! Doing the work inside the request would make every request take 300 ms or more,
 //! and fail outright while the email service is down.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -11,6 +11,8 @@
 //! order fails once; then it checks, for each customer, that the orders were completed
 //! exactly in sequence.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::collections::{BTreeMap, HashSet};
 use std::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -17,6 +17,8 @@
 //! Then the example counts what is left in the queue: every job was either processed
 //! (and deleted), or is back in the queue. Nothing is lost.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::collections::HashSet;
 use std::error::Error;
 use std::io::IsTerminal;

@@ -14,6 +14,8 @@
 //!   its own tiny `metrics::Recorder` that aggregates everything in memory and prints a
 //!   table at the end: the worker's `weir_worker_*` series next to the handler's own.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::io::IsTerminal;

@@ -15,6 +15,8 @@
 //! It runs on the in-process SQS unless `AWS_ENDPOINT_URL` (LocalStack) or AWS
 //! credentials are set; see examples/README.md. `--messages N` changes the load (1000).
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::collections::HashSet;
 use std::error::Error;
 use std::fmt;

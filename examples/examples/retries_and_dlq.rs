@@ -16,6 +16,8 @@
 //!
 //! Takes about 10 s (the backoffs are real time).
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::collections::BTreeMap;
 use std::error::Error;
 use std::sync::atomic::{AtomicBool, Ordering};

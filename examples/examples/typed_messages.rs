@@ -14,6 +14,8 @@
 //!    the handler for its type. An unknown tag, or a body that is not JSON, ends in the
 //!    dead-letter queue with the reason attached.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -14,6 +14,8 @@
 //! burst takes about 50 s; shrink it with `--messages N` (or `WEIR_MESSAGES`). Ctrl-C
 //! stops the workers cleanly; what they hold goes back to the queue.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

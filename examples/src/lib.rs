@@ -4,6 +4,8 @@
 //! (`weir::local`) unless the environment points at a real endpoint; [`client`] makes
 //! that choice, in one place, and says which it made.
 
+#![allow(clippy::print_stdout)] // an example prints what it shows
+
 use std::fmt;
 use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};

@@ -6,6 +6,8 @@
 //! A LocalStack test that cannot reach LocalStack fails with a message saying how to
 //! start it; it never passes by skipping its work.
 
+#![allow(clippy::unwrap_used)] // test support: a failed unwrap fails the test that called it
+
 pub mod worker_kit;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -7,6 +7,8 @@
 //! unknown queue, a receipt handle SQS no longer accepts, batch ids of the raw SDK), the
 //! test checks that the server's answer arrives as a clean, typed error.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 

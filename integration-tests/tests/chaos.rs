@@ -24,6 +24,8 @@
 //! SDK client has its own retry partition (so the SDK's retry token bucket is not shared
 //! between tests). Set `WEIR_CHAOS_SEED` to replay a seed.
 
+#![allow(clippy::unwrap_used, clippy::print_stdout)] // tests: a failed unwrap is a failed test; the report is printed
+
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -6,6 +6,7 @@
 //! Needs LocalStack (feature `localstack`) and a Python with boto3: the LocalStack venv
 //! that `localstack/up` installs, or `WEIR_PYTHON`.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 #![cfg(feature = "localstack")]
 
 use std::path::PathBuf;

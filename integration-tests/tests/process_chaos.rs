@@ -13,6 +13,7 @@
 //! Sizes: the SIGKILL run uses the full 20 000 messages: one test-worker process handles
 //! ~500 messages/s against LocalStack, so the run takes ~45 s (see RELIABILITY.md).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 #![cfg(feature = "localstack")]
 
 use std::collections::{BTreeSet, HashMap};

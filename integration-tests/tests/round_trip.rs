@@ -4,6 +4,8 @@
 //! Each scenario runs in-process (paused time) always, and against LocalStack with the
 //! `localstack` feature (the README's test command turns it on).
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! Secrets: `Debug` and `Display` of weir's configs, handles and errors never print
 //! credentials, and logs never carry message bodies unless the user turns that on.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

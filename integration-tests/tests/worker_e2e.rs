@@ -3,6 +3,7 @@
 //!
 //! Runs against LocalStack (feature `localstack`), in real time.
 
+#![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 #![cfg(feature = "localstack")]
 
 use std::collections::{BTreeSet, HashMap};

@@ -21,7 +21,7 @@ conformance!(
 async fn missing_queue_is_queue_does_not_exist_everywhere(ctx: &Ctx) {
     // A URL of the right shape for this endpoint, naming a queue that does not exist.
     let real = ctx.queue("conf-real", &[]).await;
-    let url = format!("{}-missing", real);
+    let url = format!("{real}-missing");
     let c = &ctx.client;
     let e = service_err(
         c.send_message()

@@ -189,7 +189,7 @@ async fn redrive_allow_policy_by_queue_allows_only_listed_sources(ctx: &Ctx) {
 async fn redrive_policy_rejects_bad_values(ctx: &Ctx) {
     let dlq = ctx.queue("conf-badredrive", &[]).await;
     let arn = ctx.arn(&dlq).await;
-    let missing = format!("{}-missing", arn);
+    let missing = format!("{arn}-missing");
     let mut cases = vec![
         ("maxReceiveCount 0", redrive(&arn, 0)),
         ("maxReceiveCount 1001", redrive(&arn, 1001)),
