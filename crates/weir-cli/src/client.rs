@@ -1,13 +1,9 @@
-//! Building the SQS client (aws-config, `--endpoint-url`, `--local`) and counting its
-//! requests by operation.
+//! Building the SQS client (aws-config, `--endpoint-url`, `--local`), with weir-sqs's
+//! request counter on it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_sqs::config::{BehaviorVersion, ConfigBag, Intercept, Region, RuntimeComponents};
-use aws_sdk_sqs::error::BoxError;
+use aws_sdk_sqs::config::{BehaviorVersion, Region};
 use weir::local::LocalSqs;
+pub(crate) use weir::sqs::RequestCounter;
 
 /// Where the client points.
 #[derive(Debug, Clone, Default)]
@@ -18,51 +14,6 @@ pub(crate) struct Endpoint {
     pub(crate) region: Option<String>,
     /// `--local`.
     pub(crate) local: bool,
-}
-
-/// Counts every HTTP request the SDK sends (retries included), by SQS operation.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RequestCounter {
-    counts: Arc<Mutex<BTreeMap<String, u64>>>,
-}
-
-impl RequestCounter {
-    /// The counts so far, by operation (`SendMessageBatch`, `ReceiveMessage`, ...).
-    pub(crate) fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts.lock().map(|m| m.clone()).unwrap_or_default()
-    }
-
-    /// Forgets every count (between two phases of a benchmark).
-    pub(crate) fn reset(&self) {
-        if let Ok(mut m) = self.counts.lock() {
-            m.clear();
-        }
-    }
-}
-
-impl Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "weir-cli request counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        // The JSON protocol names the operation in `X-Amz-Target: AmazonSQS.<Operation>`.
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .map_or("unknown", |t| t.rsplit('.').next().unwrap_or(t))
-            .to_owned();
-        if let Ok(mut m) = self.counts.lock() {
-            *m.entry(op).or_insert(0) += 1;
-        }
-        Ok(())
-    }
 }
 
 /// A client for `endpoint`, with `counter` on it. With `--local` the returned

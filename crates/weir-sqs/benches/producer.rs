@@ -10,14 +10,13 @@
     clippy::expect_used
 )]
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde::Serialize;
-use weir_sqs::{BatchingProducer, Producer, Queue};
+use weir_sqs::{BatchingProducer, Producer, Queue, RequestCounter};
 
 const MESSAGES: usize = 1_000;
 
@@ -40,50 +39,16 @@ fn event(id: u64) -> Event {
     }
 }
 
-/// Counts requests by SQS operation.
-#[derive(Debug, Clone, Default)]
-struct Counter(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl Counter {
-    fn get(&self, op: &str) -> u64 {
-        self.0.lock().unwrap().get(op).copied().unwrap_or(0)
-    }
-}
-
-impl aws_sdk_sqs::config::Intercept for Counter {
-    fn name(&self) -> &'static str {
-        "Counter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &aws_sdk_sqs::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("unknown")
-            .trim_start_matches("AmazonSQS.")
-            .to_owned();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
-        Ok(())
-    }
-}
-
 struct Fixture {
     client: Client,
-    counter: Counter,
+    counter: RequestCounter,
     next_queue: u64,
 }
 
 impl Fixture {
     fn new() -> Self {
         let sqs = weir_local::LocalSqs::new();
-        let counter = Counter::default();
-        let client = Client::from_conf(sqs.config_builder().interceptor(counter.clone()).build());
+        let (client, counter) = RequestCounter::attach(&sqs.client());
         Self {
             client,
             counter,
@@ -114,7 +79,7 @@ impl Fixture {
     }
 }
 
-fn report(name: &str, counter: &Counter, messages: u64) {
+fn report(name: &str, counter: &RequestCounter, messages: u64) {
     let requests = counter.get("SendMessageBatch") + counter.get("SendMessage");
     println!(
         "{name}: {requests} send requests for {messages} messages = {:.3} SQS requests per message",

@@ -76,6 +76,7 @@ pub mod message;
 pub mod producer;
 pub mod queue;
 pub mod redrive;
+mod requests;
 mod send;
 mod settle;
 pub mod spec;
@@ -91,6 +92,7 @@ pub use error::{Error, Result};
 pub use message::Message;
 pub use producer::{Producer, ProducerBuilder, SendOptions, SendOutput, TraceparentProvider};
 pub use queue::{Queue, QueueAttributes, QueueDepth};
+pub use requests::RequestCounter;
 pub use spec::{AttributeDrift, DlqSpec, QueueSpec, RedriveAllow, Topology};
 
 /// The message attribute that carries a W3C `traceparent`, when a producer injects one.

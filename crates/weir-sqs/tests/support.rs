@@ -72,61 +72,11 @@ pub async fn create_fifo(client: &Client, name: &str, content_dedup: bool) -> St
         .expect("queue url")
 }
 
-/// Counts the SQS requests a client sends, by operation (`SendMessageBatch`, ...).
-#[derive(Debug, Clone, Default)]
-pub struct RequestCounter(
-    std::sync::Arc<std::sync::Mutex<std::collections::BTreeMap<String, usize>>>,
-);
-
-impl RequestCounter {
-    /// Requests of one operation so far.
-    pub fn get(&self, op: &str) -> usize {
-        self.0.lock().unwrap().get(op).copied().unwrap_or(0)
-    }
-
-    /// All requests so far.
-    pub fn total(&self) -> usize {
-        self.0.lock().unwrap().values().sum()
-    }
-
-    /// Forgets the counts.
-    pub fn reset(&self) {
-        self.0.lock().unwrap().clear();
-    }
-}
-
-impl aws_sdk_sqs::config::Intercept for RequestCounter {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &aws_sdk_sqs::config::RuntimeComponents,
-        _cfg: &mut aws_sdk_sqs::config::ConfigBag,
-    ) -> Result<(), aws_sdk_sqs::error::BoxError> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .unwrap_or("unknown")
-            .trim_start_matches("AmazonSQS.")
-            .to_owned();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
-        Ok(())
-    }
-}
+pub use weir_sqs::RequestCounter;
 
 /// The same client, counting its requests.
 pub fn counting(client: &Client) -> (Client, RequestCounter) {
-    let counter = RequestCounter::default();
-    let conf = client
-        .config()
-        .to_builder()
-        .interceptor(counter.clone())
-        .build();
-    (Client::from_conf(conf), counter)
+    RequestCounter::attach(client)
 }
 
 /// An HTTP client that answers from the in-process SQS after `delay` (tokio time), to

@@ -13,61 +13,15 @@
 
 #![allow(clippy::print_stdout, clippy::unwrap_used, missing_docs)]
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
 use tokio::time::Instant;
+use weir_sqs::RequestCounter;
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
-
-/// Counts requests by operation (the `X-Amz-Target` header).
-#[derive(Debug, Clone, Default)]
-struct Requests(Arc<Mutex<BTreeMap<String, u64>>>);
-
-impl Requests {
-    fn reset(&self) {
-        self.0.lock().unwrap().clear();
-    }
-    fn total(&self) -> u64 {
-        self.0.lock().unwrap().values().sum()
-    }
-    fn summary(&self) -> String {
-        self.0
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-impl Intercept for Requests {
-    fn name(&self) -> &'static str {
-        "RequestCounter"
-    }
-
-    fn read_before_transmit(
-        &self,
-        context: &BeforeTransmitInterceptorContextRef<'_>,
-        _rc: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let op = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .map_or("?", |t| t.rsplit('.').next().unwrap_or(t))
-            .to_owned();
-        *self.0.lock().unwrap().entry(op).or_default() += 1;
-        Ok(())
-    }
-}
 
 async fn fill(client: &Client, url: &str, n: usize) {
     let bodies: Vec<String> = (0..n).map(|i| i.to_string()).collect();
@@ -266,7 +220,7 @@ struct Round {
     worker_ops: String,
 }
 
-async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Round {
+async fn round(client: &Client, requests: &RequestCounter, n: usize, i: usize) -> Round {
     let tag = std::process::id();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -289,7 +243,7 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
         } else {
             raw(client, &raw_url, n).await
         };
-        (out, requests.total(), requests.summary())
+        (out, requests.total(), requests.to_string())
     };
     let run_worker = async || {
         requests.reset();
@@ -302,7 +256,7 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
         } else {
             worker(queue.clone(), n).await
         };
-        (out, requests.total(), requests.summary())
+        (out, requests.total(), requests.to_string())
     };
     // The second run of a round is slower (the first leaves the allocator and the
     // engine busier), so odd rounds run the worker first.
@@ -338,7 +292,7 @@ async fn round(client: &Client, requests: &Requests, n: usize, i: usize) -> Roun
 async fn compare(
     label: &str,
     client: &Client,
-    requests: &Requests,
+    requests: &RequestCounter,
     n: usize,
     target: f64,
     cpu_target: &str,
@@ -402,7 +356,7 @@ fn main() {
 
         // WEIR_BENCH_LOCAL=off skips the in-process SQS (to measure LocalStack alone).
         let local_on = std::env::var("WEIR_BENCH_LOCAL").as_deref() != Ok("off");
-        let requests = Requests::default();
+        let requests = RequestCounter::new();
         let local = weir_local::LocalSqs::new();
         let conf = local.config_builder().interceptor(requests.clone()).build();
         let client = Client::from_conf(conf);
@@ -419,7 +373,7 @@ fn main() {
         }
 
         if let Ok(endpoint) = std::env::var("WEIR_BENCH_ENDPOINT") {
-            let requests = Requests::default();
+            let requests = RequestCounter::new();
             let conf = aws_sdk_sqs::Config::builder()
                 .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
                 .region(aws_sdk_sqs::config::Region::new("us-east-1"))
