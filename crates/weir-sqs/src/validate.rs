@@ -1,7 +1,7 @@
 //! SQS's input rules, checked before any network call.
 //!
 //! Each function refuses what SQS would refuse, with an error that names the limit and
-//! the actual value (see `shared/SQS-LIMITS.md`). They are pure, so callers can also use
+//! the actual value (see `docs/sqs-limits.md`). They are pure, so callers can also use
 //! them to check input early.
 
 use std::time::Duration;
