@@ -18,6 +18,9 @@ pub use weir_worker as worker;
 #[cfg(feature = "local")]
 pub use weir_local as local;
 
+#[cfg(feature = "test-util")]
+pub mod test;
+
 /// The top-level README's code blocks, compiled and run as doctests so that its taste of
 /// weir cannot drift from the API.
 #[cfg(doctest)]
