@@ -137,7 +137,8 @@
 //! `operation`), the gauge `weir_worker_in_flight` (messages held: running, waiting to
 //! start, or waiting for their ack), and the histograms
 //! `weir_worker_handler_seconds` and `weir_worker_receive_to_ack_seconds`.
-//! [`WorkerHandle::health`] gives what a `/healthz` or `/readyz` endpoint reports;
+//! [`WorkerHandle::health`] gives what a `/healthz` or `/readyz` endpoint reports (weir
+//! serves no HTTP itself: the `health` example serves both with axum in a few lines);
 //! [`WorkerHandle::pause`] and [`WorkerHandle::resume`] stop and restart polling at
 //! runtime. A panic outside the handler (a bug in weir) is caught and reported: the
 //! worker is then neither live nor ready, shuts down, and its report's
