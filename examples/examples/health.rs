@@ -29,17 +29,17 @@ fn routes(worker: WorkerHandle) -> Router {
     Router::new()
         .route(
             "/healthz",
-            get(|State(w): State<WorkerHandle>| async move { probe(w.health(), |h| h.live) }),
+            get(|State(w): State<WorkerHandle>| async move { probe(&w.health(), |h| h.live) }),
         )
         .route(
             "/readyz",
-            get(|State(w): State<WorkerHandle>| async move { probe(w.health(), |h| h.ready) }),
+            get(|State(w): State<WorkerHandle>| async move { probe(&w.health(), |h| h.ready) }),
         )
         .with_state(worker)
 }
 
-fn probe(health: Health, ok: fn(&Health) -> bool) -> (StatusCode, Json<Value>) {
-    let status = if ok(&health) {
+fn probe(health: &Health, ok: fn(&Health) -> bool) -> (StatusCode, Json<Value>) {
+    let status = if ok(health) {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
