@@ -147,6 +147,8 @@ pub mod backpressure;
 pub mod classify;
 mod clock;
 mod limiter;
+#[cfg(feature = "otel")]
+pub mod otel;
 pub mod rate_limit;
 pub mod retry;
 pub mod timeout;

@@ -16,8 +16,10 @@
 //! | `error.type` | a short error kind ([`error_type`](crate::classify::error_type)) |
 //! | `otel.status_code` | `OK` or `ERROR` |
 //!
-//! There is no OpenTelemetry dependency: a `tracing-opentelemetry` subscriber can read these
-//! fields. Malformed trace headers are ignored, not recorded. Message bodies are never
+//! Without the `otel` feature there is no OpenTelemetry dependency, and the parent
+//! context is only these fields. With it, the span's OpenTelemetry parent is that context
+//! (and the differing X-Ray context a link), so the trace continues across the queue:
+//! see `weir_middleware::otel`. Malformed trace headers are ignored, not recorded. Message bodies are never
 //! recorded.
 
 mod future;

@@ -84,10 +84,14 @@ pub(super) fn span_for<M: MessageMeta + ?Sized>(
             span.record("trace_id", parent.trace_id);
             span.record("parent_span_id", parent.span_id);
             span.record("parent.source", "traceparent");
+            #[cfg(feature = "otel")]
+            crate::otel::set_parent(&span, parent.trace_id, parent.span_id, parent.sampled);
             if let Some(xray) = xray.filter(|x| x.trace_id != parent.trace_id) {
                 span.record("link.trace_id", xray.trace_id.as_str());
                 if let Some(id) = &xray.span_id {
                     span.record("link.span_id", id.as_str());
+                    #[cfg(feature = "otel")]
+                    crate::otel::add_link(&span, &xray.trace_id, id);
                 }
             }
         }
@@ -95,6 +99,8 @@ pub(super) fn span_for<M: MessageMeta + ?Sized>(
             span.record("trace_id", xray.trace_id.as_str());
             if let Some(id) = &xray.span_id {
                 span.record("parent_span_id", id.as_str());
+                #[cfg(feature = "otel")]
+                crate::otel::set_parent(&span, &xray.trace_id, id, None);
             }
             span.record("parent.source", "aws_trace_header");
         }
