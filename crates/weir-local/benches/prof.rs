@@ -2,10 +2,14 @@
 //! send_message_batch(10) + receive_message(10) + delete_message_batch(10) through a
 //! real `aws_sdk_sqs::Client` on a current-thread runtime.
 //!
+//! It is a bench target, not an example: a profiling harness, run with arguments.
+//!
 //! ```text
-//! CARGO_PROFILE_RELEASE_DEBUG=line-tables-only cargo build --release -p weir-local --example prof
+//! cargo bench -p weir-local --bench prof -- 2000 --phases --min     # native timings
+//! CARGO_PROFILE_BENCH_DEBUG=line-tables-only cargo bench -p weir-local --bench prof --no-run
+//! #   (prints the binary: target/release/deps/prof-<hash>)
 //! valgrind --tool=callgrind --toggle-collect='prof::measured' \
-//!     --callgrind-out-file=/tmp/cg.out target/release/examples/prof 1000
+//!     --callgrind-out-file=/tmp/cg.out target/release/deps/prof-<hash> 1000
 //! callgrind_annotate --inclusive=yes /tmp/cg.out | head -80
 //! ```
 //!
@@ -17,7 +21,7 @@
 
 #![allow(missing_docs)]
 
-#[path = "../benches/support/canned.rs"]
+#[path = "support/canned.rs"]
 mod canned;
 #[path = "../benches/support/workload.rs"]
 mod workload;
@@ -258,7 +262,7 @@ fn concurrent(n: usize, replay: bool) {
         "{n} x 4 concurrent round trips: {:?} per iteration",
         t.elapsed() / n as u32
     );
-    if std::env::args().any(|a| a == "--min") {
+    if args().any(|a| a == "--min") {
         let best = (0..20)
             .map(|_| {
                 let t = Instant::now();
@@ -275,19 +279,19 @@ fn concurrent(n: usize, replay: bool) {
     }
 }
 
+/// The command line without the `--bench` flag that `cargo bench` adds.
+fn args() -> impl Iterator<Item = String> {
+    std::env::args().filter(|a| a != "--bench")
+}
+
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000);
-    if std::env::args().nth(2).as_deref() == Some("concurrent") {
-        concurrent(n, std::env::args().any(|a| a == "canned"));
+    let n: usize = args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1000);
+    if args().nth(2).as_deref() == Some("concurrent") {
+        concurrent(n, args().any(|a| a == "canned"));
         return;
     }
-    let replay = std::env::args().nth(2).as_deref() == Some("canned");
-    let phases = std::env::args()
-        .any(|a| a == "--phases")
-        .then(Phases::default);
+    let replay = args().nth(2).as_deref() == Some("canned");
+    let phases = args().any(|a| a == "--phases").then(Phases::default);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -317,7 +321,7 @@ fn main() {
         "{n} round trips: {:?} per round trip",
         t.elapsed() / n as u32
     );
-    if std::env::args().any(|a| a == "--min") {
+    if args().any(|a| a == "--min") {
         // Best of 20 batches of 100: robust to other processes on a shared machine.
         let best = (0..20)
             .map(|_| {
