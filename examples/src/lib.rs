@@ -8,7 +8,7 @@
 
 use std::fmt;
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::Queue;
@@ -76,19 +76,9 @@ pub async fn client() -> (Client, Target) {
     (client, target)
 }
 
-/// `base` with a short suffix unique to this run (`orders-5f3a9c`), so examples can be
-/// run again and again against the same LocalStack or AWS account without clashing.
-/// FIFO names keep their `.fifo` ending.
-pub fn unique_name(base: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(16)
-    });
-    let suffix = format!("{:06x}", (nanos ^ std::process::id()) & 0xff_ffff);
-    match base.strip_suffix(".fifo") {
-        Some(stem) => format!("{stem}-{suffix}.fifo"),
-        None => format!("{base}-{suffix}"),
-    }
-}
+/// A queue name unique to this run, so examples can run again and again against the
+/// same LocalStack or AWS account without clashing (FIFO names keep `.fifo`).
+pub use weir::test::unique_name;
 
 /// Deletes the queues an example created, so runs against LocalStack or AWS leave
 /// nothing behind. Failures are reported and otherwise ignored.

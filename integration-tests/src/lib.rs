@@ -10,8 +10,6 @@
 
 pub mod worker_kit;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use aws_config::BehaviorVersion;
 use aws_sdk_sqs::config::{Credentials, Region};
 
@@ -55,13 +53,4 @@ pub async fn localstack_client() -> aws_sdk_sqs::Client {
     client
 }
 
-/// A queue name no other test (or earlier run) has used: `prefix-<pid>-<n>`.
-#[must_use]
-pub fn unique_name(prefix: &str) -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}-{}-{nanos}-{n}", std::process::id())
-}
+pub use weir::test::unique_name;

@@ -35,15 +35,7 @@ pub fn localstack_client() -> Client {
 }
 
 /// A queue name no other test (or earlier run) uses.
-pub fn unique(prefix: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{prefix}-{}-{n}", nanos % 1_000_000_000_000)
-}
+pub use weir::test::unique_name as unique;
 
 /// Creates a standard queue and returns its URL.
 pub async fn create_queue(client: &Client, name: &str) -> String {

@@ -41,11 +41,13 @@
 //! # }
 //! ```
 
+mod names;
 mod outcome;
 mod queue;
 mod run;
 mod wait;
 
+pub use names::unique_name;
 pub use outcome::{Outcome, TestRun};
 pub use queue::TestQueue;
 pub use wait::eventually;
