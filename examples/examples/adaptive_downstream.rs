@@ -14,6 +14,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,7 +25,7 @@ use weir::aws_sdk_sqs::Client;
 use weir::middleware::{AdaptiveRateLimiter, RateLimiter};
 use weir::sqs::{Producer, QueueSpec};
 use weir::worker::{HandlerError, Message, RetryPolicy, Worker, WorkerReport, handler_fn};
-use weir_examples::{arg_u64, delete_queues, human, unique_name};
+use weir_examples::{delete_queues, human, unique_name};
 
 /// The downstream API: a token bucket of `capacity` calls per second that refuses
 /// (instead of waiting) past it.
@@ -160,9 +161,17 @@ async fn run(client: &Client, messages: u64, verbose: bool) -> Result<Summary, B
     })
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// How many messages to send.
+    #[arg(long, env = "WEIR_MESSAGES", default_value_t = 3_000)]
+    messages: u64,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let messages = arg_u64("--messages", "WEIR_MESSAGES", 3_000);
+    let messages = Args::parse().messages;
     let (client, _target) = weir_examples::client().await;
     let s = run(&client, messages, true).await?;
     println!(

@@ -17,6 +17,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::error::Error;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -267,10 +268,18 @@ async fn run(client: &Client, options: &Options) -> Result<Summary, Box<dyn Erro
     })
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// How many sign-ups the client sends.
+    #[arg(long, env = "WEIR_REQUESTS", default_value_t = 50)]
+    requests: u64,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let options = Options {
-        requests: weir_examples::arg_u64("--requests", "WEIR_REQUESTS", 50),
+        requests: Args::parse().requests,
         pace: Duration::from_millis(20),
         work: Duration::from_millis(300),
     };

@@ -13,6 +13,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::collections::{BTreeMap, HashSet};
 use std::error::Error;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -24,9 +25,7 @@ use tokio::time::Instant;
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::{Producer, QueueSpec, SendOptions};
 use weir::worker::{HandlerError, Message, RetryPolicy, Worker, WorkerReport, handler_fn};
-use weir_examples::{
-    Either, Target, arg_u64, ctrl_c, delete_queues, drained, either, human, unique_name,
-};
+use weir_examples::{Either, Target, ctrl_c, delete_queues, drained, either, human, unique_name};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Order {
@@ -188,11 +187,23 @@ async fn run(client: &Client, options: &Options) -> Result<Summary, Box<dyn Erro
     })
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// Customers, each with its own message group.
+    #[arg(long, env = "WEIR_CUSTOMERS", default_value_t = 20)]
+    customers: u32,
+    /// Orders per customer.
+    #[arg(long, env = "WEIR_ORDERS", default_value_t = 10)]
+    orders: u32,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    let args = Args::parse();
     let options = Options {
-        customers: arg_u64("--customers", "WEIR_CUSTOMERS", 20).try_into()?,
-        orders: arg_u64("--orders", "WEIR_ORDERS", 10).try_into()?,
+        customers: args.customers,
+        orders: args.orders,
     };
     let (client, target) = weir_examples::client().await;
     let s = run(&client, &options).await?;

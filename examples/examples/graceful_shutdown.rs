@@ -19,6 +19,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::collections::HashSet;
 use std::error::Error;
 use std::io::IsTerminal;
@@ -30,7 +31,7 @@ use tokio::time::Instant;
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::{Producer, QueueSpec};
 use weir::worker::{HandlerError, Message, Worker, WorkerReport, handler_fn};
-use weir_examples::{Either, arg_u64, ctrl_c, delete_queues, either, human, unique_name};
+use weir_examples::{Either, ctrl_c, delete_queues, either, human, unique_name};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Job {
@@ -166,16 +167,24 @@ async fn run(client: &Client, options: &Options) -> Result<Summary, Box<dyn Erro
     })
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// How many messages to send.
+    #[arg(long, env = "WEIR_MESSAGES", default_value_t = 2_000)]
+    messages: u64,
+    /// Seconds until the worker stops by itself (15 in a terminal, else 2).
+    #[arg(long, env = "WEIR_SHUTDOWN_AFTER")]
+    after: Option<u64>,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let interactive = std::io::stdin().is_terminal();
+    let args = Args::parse();
     let options = Options {
-        messages: arg_u64("--messages", "WEIR_MESSAGES", 2_000),
-        after: Duration::from_secs(arg_u64(
-            "--after",
-            "WEIR_SHUTDOWN_AFTER",
-            if interactive { 15 } else { 2 },
-        )),
+        messages: args.messages,
+        after: Duration::from_secs(args.after.unwrap_or(if interactive { 15 } else { 2 })),
         shutdown_timeout: Duration::from_secs(3),
     };
     let (client, _target) = weir_examples::client().await;

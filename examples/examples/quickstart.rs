@@ -17,6 +17,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::collections::HashSet;
 use std::error::Error;
 use std::fmt;
@@ -30,7 +31,7 @@ use tokio::time::Instant;
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::{Producer, QueueSpec};
 use weir::worker::{HandlerError, Message, RetryPolicy, Worker, WorkerReport, handler_fn};
-use weir_examples::{Either, arg_u64, ctrl_c, delete_queues, human, unique_name};
+use weir_examples::{Either, ctrl_c, delete_queues, human, unique_name};
 
 /// What the producer sends: a plain serde type, a JSON body on the wire.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -263,10 +264,18 @@ impl fmt::Display for Summary {
     }
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// How many orders to send.
+    #[arg(long, env = "WEIR_MESSAGES", default_value_t = 1_000)]
+    messages: u64,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let options = Options {
-        messages: arg_u64("--messages", "WEIR_MESSAGES", 1_000),
+        messages: Args::parse().messages,
         concurrency: 50,
     };
     let (client, _target) = weir_examples::client().await;

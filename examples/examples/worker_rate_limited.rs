@@ -16,6 +16,7 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
+use clap::Parser as _;
 use std::error::Error;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,7 +29,7 @@ use weir::aws_sdk_sqs::Client;
 use weir::middleware::RateLimiter;
 use weir::sqs::{Producer, QueueSpec};
 use weir::worker::{HandlerError, Message, Worker, WorkerReport, handler_fn};
-use weir_examples::{arg_u64, ctrl_c, delete_queues, human, unique_name};
+use weir_examples::{ctrl_c, delete_queues, human, unique_name};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Event {
@@ -173,11 +174,23 @@ async fn run(client: &Client, options: &Options) -> Result<Summary, Box<dyn Erro
     })
 }
 
+/// Options: each can also be set by its environment variable (`--help` lists them).
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// How many messages the spike sends.
+    #[arg(long, env = "WEIR_MESSAGES", default_value_t = 10_000)]
+    messages: u64,
+    /// The shared limit, in messages per second.
+    #[arg(long, env = "WEIR_RATE", default_value_t = 200)]
+    rate: u32,
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
+    let args = Args::parse();
     let options = Options {
-        messages: arg_u64("--messages", "WEIR_MESSAGES", 10_000),
-        rate: arg_u64("--rate", "WEIR_RATE", 200).try_into()?,
+        messages: args.messages,
+        rate: args.rate,
         verbose: true,
     };
     let (client, _target) = weir_examples::client().await;

@@ -125,44 +125,6 @@ pub enum Either<A, B> {
     Second(B),
 }
 
-/// A numeric command-line option: `--name N` or `--name=N`, else the environment
-/// variable `env_name`, else `default`. Underscores in N are allowed (`10_000`).
-///
-/// # Panics
-///
-/// Never; a value that does not parse is reported and the default is used.
-pub fn arg_u64(name: &str, env_name: &str, default: u64) -> u64 {
-    let raw = arg_value(name).or_else(|| env(env_name));
-    match raw {
-        None => default,
-        Some(raw) => raw.replace('_', "").parse().unwrap_or_else(|_| {
-            eprintln!("{name}: {raw:?} is not a whole number; using {default}");
-            default
-        }),
-    }
-}
-
-/// Whether the flag `--name` is on the command line.
-pub fn flag(name: &str) -> bool {
-    std::env::args().skip(1).any(|a| a == name)
-}
-
-fn arg_value(name: &str) -> Option<String> {
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        if arg == name {
-            return args.next();
-        }
-        if let Some(v) = arg
-            .strip_prefix(name)
-            .and_then(|rest| rest.strip_prefix('='))
-        {
-            return Some(v.to_owned());
-        }
-    }
-    None
-}
-
 /// A duration for people: `850 ms`, `2.41 s`, `1 m 05 s`.
 pub fn human(d: Duration) -> String {
     let ms = d.as_millis();
