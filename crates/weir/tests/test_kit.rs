@@ -22,12 +22,13 @@ async fn handle(msg: Message<u64>) -> Result<(), HandlerError> {
     }
 }
 
-fn worker(queue: &TestQueue) -> Worker<u64> {
+/// `handle` with a fixed retry delay, three attempts, and the kit's dead-letter queue.
+fn worker(queue: &TestQueue, retry_after: Duration) -> Worker<u64> {
     Worker::builder(queue.queue().clone())
         .handler(handler_fn(handle))
         .dead_letter(queue.dlq())
         .max_attempts(3)
-        .retry_policy(RetryPolicy::fixed(Duration::from_secs(1)))
+        .retry_policy(RetryPolicy::fixed(retry_after))
         .wait_time(Duration::from_secs(1))
         .build()
         .unwrap()
@@ -38,7 +39,10 @@ async fn every_outcome(queue: TestQueue) {
         queue.send(&n).await.unwrap();
     }
     queue.send_raw("not json").await.unwrap();
-    let run = queue.run(worker(&queue)).await.unwrap();
+    let run = queue
+        .run(worker(&queue, Duration::from_secs(1)))
+        .await
+        .unwrap();
 
     assert_eq!(run.outcomes.len(), 5);
     assert_eq!(run.outcomes[0], Outcome::Acked);
@@ -92,13 +96,10 @@ async fn a_run_cut_short_reports_when_the_retry_comes_due() {
         .unwrap()
         .run_timeout(Duration::from_secs(5));
     queue.send(&2_u64).await.unwrap();
-    let worker = Worker::builder(queue.queue().clone())
-        .handler(handler_fn(handle))
-        .dead_letter(queue.dlq())
-        .retry_policy(RetryPolicy::fixed(Duration::from_secs(600)))
-        .build()
+    let run = queue
+        .run(worker(&queue, Duration::from_secs(600)))
+        .await
         .unwrap();
-    let run = queue.run(worker).await.unwrap();
     let Outcome::Retried {
         visible_again_after,
     } = run.outcomes[0]

@@ -1,7 +1,7 @@
 //! A connector that replays, per operation, the first response LocalSqs gave: the SDK's
 //! cost with no engine behind it (its signing, serialization, retries and response
 //! parsing all still run; aws-sdk-sqs 1.119 validates no MD5 digests). Shared by the `roundtrip` bench and the
-//! `prof` example.
+//! `prof` bench.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};

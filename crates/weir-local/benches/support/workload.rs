@@ -1,4 +1,4 @@
-//! The workload the `roundtrip` bench and the `prof` example share: a batch of ten
+//! The workload the `roundtrip` bench and the `prof` bench share: a batch of ten
 //! sent, received and deleted through a real `aws_sdk_sqs::Client`.
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};

@@ -5,8 +5,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 use weir_local::LocalSqs;
+use weir_sqs::error::QueueNotFound;
 use weir_sqs::{
-    AttributeValue, Producer, Queue, QueueSpec, RawString, Result, SendOptions, SendOutput,
+    AttributeValue, Error, Producer, Queue, QueueSpec, RawString, Result, SendOptions, SendOutput,
 };
 
 /// The message attribute that numbers what the kit sent, so that each message (and its
@@ -52,10 +53,10 @@ impl TestQueue {
             .dead_letter(SQS_MAX_RECEIVE_COUNT)
             .ensure(&client)
             .await?;
-        let dlq = match topology.dlq {
-            Some(dlq) => dlq,
-            None => open_dlq(&topology.queue, &client).await?,
-        };
+        // `dead_letter` always gives `ensure` a dead-letter queue to return.
+        let dlq = topology.dlq.ok_or_else(|| {
+            Error::QueueNotFound(QueueNotFound::new(format!("{}-dlq", topology.queue.name())))
+        })?;
         Ok(Self {
             local,
             queue: topology.queue,
@@ -133,14 +134,4 @@ impl TestQueue {
         }
         options
     }
-}
-
-/// `ensure` returns the dead-letter queue `dead_letter` declared; should it not, the
-/// queue is opened by the name it gives one (`<name>-dlq`).
-async fn open_dlq(queue: &Queue, client: &aws_sdk_sqs::Client) -> Result<Queue> {
-    let name = match queue.name().strip_suffix(".fifo") {
-        Some(stem) => format!("{stem}-dlq.fifo"),
-        None => format!("{}-dlq", queue.name()),
-    };
-    Queue::open(client, &name).await
 }
