@@ -172,7 +172,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
     let messages = Args::parse().messages;
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let s = run(&client, messages, true).await?;
     println!(
         "\n{} jobs done in {}; the API refused {} calls (each retried a second later, none lost)",

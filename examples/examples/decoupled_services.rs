@@ -283,7 +283,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         pace: Duration::from_millis(20),
         work: Duration::from_millis(300),
     };
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let s = run(&client, &options).await?;
     println!("3. worker back: backlog drained in {}", human(s.drain_time));
     println!("\n  API latency     worker  accepted   p50      p99      max   backlog after");

@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::{Producer, QueueSpec, SendOptions};
 use weir::worker::{HandlerError, Message, RetryPolicy, Worker, WorkerReport, handler_fn};
-use weir_examples::{Either, Target, ctrl_c, delete_queues, drained, either, human, unique_name};
+use weir_examples::{Either, ctrl_c, delete_queues, drained, either, human, unique_name};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Order {
@@ -205,7 +205,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         customers: args.customers,
         orders: args.orders,
     };
-    let (client, target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let s = run(&client, &options).await?;
     println!();
     for (customer, seqs) in s.completed.iter().take(5) {
@@ -232,13 +232,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         println!("  order kept for all {} customers", s.completed.len());
         Ok(())
     } else {
-        if target != Target::InProcess {
-            println!(
-                "  note: LocalStack (4.12) hands out later messages of a group while an earlier one \
-                 is in flight after a ChangeMessageVisibility; AWS keeps the group locked until it \
-                 is deleted or visible again. Order then depends on that lock."
-            );
-        }
         Err(format!("out of order: {:?}", s.out_of_order).into())
     }
 }

@@ -187,7 +187,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         after: Duration::from_secs(args.after.unwrap_or(if interactive { 15 } else { 2 })),
         shutdown_timeout: Duration::from_secs(3),
     };
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     println!(
         "press Ctrl-C to stop the worker mid-load (it stops by itself after {})",
         human(options.after)

@@ -66,7 +66,7 @@ fn worker(queue: Queue) -> Result<Worker<String>, weir::worker::BuildError> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let queue = QueueSpec::standard(weir_examples::unique_name("health"))
         .ensure(&client)
         .await?

@@ -280,7 +280,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let recorder = InMemory::default();
     metrics::set_global_recorder(recorder.clone()).map_err(|e| e.to_string())?;
 
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let report = run(&client, 8).await?;
     recorder.print();
     println!(

@@ -259,7 +259,7 @@ fn print(s: &Summary) {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let summary = run(&client).await?;
     print(&summary);
     Ok(())

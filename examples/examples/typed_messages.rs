@@ -262,7 +262,7 @@ async fn run(client: &Client, events: u64) -> Result<Summary, Box<dyn Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let events = 20;
     let s = run(&client, events).await?;
     println!("1. JSON codec: Producer<OrderPlaced> sent this body (read back raw):");

@@ -193,7 +193,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         rate: args.rate,
         verbose: true,
     };
-    let (client, _target) = weir_examples::client().await;
+    let client = weir_examples::client().await;
     let s = run(&client, &options).await?;
     let per_worker: Vec<String> = s.reports.iter().map(|r| r.acked.to_string()).collect();
     println!(

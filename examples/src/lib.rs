@@ -6,39 +6,13 @@
 
 #![allow(clippy::print_stdout)] // an example prints what it shows
 
-use std::fmt;
-use std::future::Future;
 use std::time::Duration;
 
 use weir::aws_sdk_sqs::Client;
 use weir::sqs::Queue;
 
-/// Where an example's SQS calls go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// The in-process SQS of `weir::local`: no network, no credentials.
-    InProcess,
-    /// A real endpoint: LocalStack (`AWS_ENDPOINT_URL`) or AWS itself.
-    Remote {
-        /// The endpoint override, when one is set; `None` means AWS's own endpoint.
-        endpoint: Option<String>,
-    },
-}
-
-impl fmt::Display for Target {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::InProcess => write!(f, "the in-process SQS (weir::local)"),
-            Self::Remote {
-                endpoint: Some(url),
-            } => write!(f, "SQS at {url}"),
-            Self::Remote { endpoint: None } => write!(f, "AWS SQS (default credential chain)"),
-        }
-    }
-}
-
 /// The environment variables that switch the examples to a real SQS.
-pub const REMOTE_ENV: [&str; 4] = [
+const REMOTE_ENV: [&str; 4] = [
     "AWS_ENDPOINT_URL_SQS",
     "AWS_ENDPOINT_URL",
     "AWS_ACCESS_KEY_ID",
@@ -52,33 +26,26 @@ fn env(name: &str) -> Option<String> {
 /// Chooses where the example runs, and says so on stdout.
 ///
 /// - If `AWS_ENDPOINT_URL_SQS` or `AWS_ENDPOINT_URL` (LocalStack), or credentials
-///   (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`) are set, the client comes from
-///   `aws_config::load_defaults`: the standard chain, exactly as a service would build it.
+///   (`AWS_ACCESS_KEY_ID`, `AWS_PROFILE`) are set, the client is [`weir::client`]'s:
+///   the standard AWS chain, exactly as a service would build it.
 /// - Otherwise it is the in-process SQS: `weir::local::LocalSqs::new().client()`.
 ///
 /// `WEIR_EXAMPLES_TARGET=local` forces the in-process SQS even when those are set.
-pub async fn client() -> (Client, Target) {
+pub async fn client() -> Client {
     let forced_local = env("WEIR_EXAMPLES_TARGET").is_some_and(|v| v == "local");
-    let remote = !forced_local && REMOTE_ENV.iter().any(|name| env(name).is_some());
-    let (client, target) = if remote {
-        let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let endpoint = env("AWS_ENDPOINT_URL_SQS").or_else(|| env("AWS_ENDPOINT_URL"));
-        (Client::new(&config), Target::Remote { endpoint })
-    } else {
-        (weir::local::LocalSqs::new().client(), Target::InProcess)
-    };
-    println!("target: {target}");
-    if target == Target::InProcess {
+    if forced_local || !REMOTE_ENV.iter().any(|name| env(name).is_some()) {
+        println!("target: the in-process SQS (weir::local)");
         println!(
             "        (set AWS_ENDPOINT_URL=http://127.0.0.1:4566 to use LocalStack; see examples/README.md)"
         );
+        return weir::local::LocalSqs::new().client();
     }
-    (client, target)
+    match env("AWS_ENDPOINT_URL_SQS").or_else(|| env("AWS_ENDPOINT_URL")) {
+        Some(url) => println!("target: SQS at {url}"),
+        None => println!("target: AWS SQS (default credential chain)"),
+    }
+    weir::client().await
 }
-
-/// A queue name unique to this run, so examples can run again and again against the
-/// same LocalStack or AWS account without clashing (FIFO names keep `.fifo`).
-pub use weir::test::unique_name;
 
 /// Deletes the queues an example created, so runs against LocalStack or AWS leave
 /// nothing behind. Failures are reported and otherwise ignored.
@@ -108,6 +75,75 @@ pub async fn ctrl_c() {
     }
 }
 
+/// Counts the messages in a queue: visible + in flight + delayed.
+///
+/// # Errors
+///
+/// The `GetQueueAttributes` error.
+pub async fn count(queue: &Queue) -> weir::sqs::Result<u64> {
+    let depth = queue.depth().await?;
+    Ok(depth.visible + depth.in_flight + depth.delayed)
+}
+
+/// A worker's stop signal for a demo: completes once `queue` holds no message at all
+/// (checked every 100 ms: a message being handled, retried or dead-lettered still
+/// counts until it is deleted), or on Ctrl-C, whichever comes first.
+pub async fn until_drained(queue: &Queue) {
+    let drained = async {
+        while !matches!(count(queue).await, Ok(0)) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::select! {
+        () = drained => {}
+        () = ctrl_c() => println!("Ctrl-C: stopping (unfinished messages go back to the queue)"),
+    }
+}
+
+/// Why a dead-lettered message is in `dlq`: the attributes the worker attached
+/// (`weir.dlq.reason`, `weir.dlq.error`, `weir.dlq.attempts`), one line per message.
+/// It reads every message without deleting it, and makes them visible again at the end.
+///
+/// # Errors
+///
+/// The `ReceiveMessage` or `ChangeMessageVisibilityBatch` error.
+pub async fn dead_letter_reasons(dlq: &Queue) -> weir::sqs::Result<Vec<String>> {
+    use weir::sqs::{Consumer, RawString, ReceiveOptions};
+    use weir::worker::dlq_attributes::{ATTEMPTS, ERROR, REASON};
+    let consumer = Consumer::with_codec(dlq.clone(), RawString);
+    let options = ReceiveOptions::default()
+        .with_wait(Duration::from_secs(1))
+        .with_visibility(Duration::from_secs(60));
+    let mut seen = Vec::new();
+    loop {
+        let batch = consumer.receive(&options).await?;
+        if batch.is_empty() {
+            break;
+        }
+        seen.extend(batch);
+    }
+    let attr = |m: &weir::sqs::Message<String>, name| m.attribute(name).unwrap_or("-").to_owned();
+    let reasons = seen
+        .iter()
+        .map(|m| {
+            format!(
+                "{} after {} deliveries: {}",
+                attr(m, REASON),
+                attr(m, ATTEMPTS),
+                attr(m, ERROR)
+            )
+        })
+        .collect();
+    for r in consumer
+        .change_visibility_batch(&seen, Duration::ZERO)
+        .await
+    {
+        r?;
+    }
+    Ok(reasons)
+}
+
+use std::future::Future;
 /// Completes when `first` or `second` does; which one, is returned.
 pub async fn either<A: Future, B: Future>(first: A, second: B) -> Either<A::Output, B::Output> {
     tokio::select! {
@@ -135,16 +171,6 @@ pub fn human(d: Duration) -> String {
     } else {
         format!("{} m {:02} s", ms / 60_000, (ms / 1_000) % 60)
     }
-}
-
-/// Counts the messages in a queue: visible + in flight + delayed.
-///
-/// # Errors
-///
-/// The `GetQueueAttributes` error.
-pub async fn count(queue: &Queue) -> weir::sqs::Result<u64> {
-    let depth = queue.depth().await?;
-    Ok(depth.visible + depth.in_flight + depth.delayed)
 }
 
 /// Completes once `queue` holds no message at all (visible, in flight or delayed),
@@ -225,3 +251,6 @@ pub async fn within<F: Future>(limit: Duration, future: F) -> F::Output {
         Err(_) => panic!("the example did not finish within {}", human(limit)),
     }
 }
+
+/// A queue name unique to this run (transitional re-export).
+pub use weir::test::unique_name;
