@@ -246,9 +246,15 @@ pub(crate) enum Baseline {
 /// `weir bench` options.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct BenchArgs {
-    /// Messages to send and process.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub(crate) messages: u64,
+    /// Messages to send and process, per phase (default 10 000). With --drain: stop
+    /// after this many (default: when the queue is empty).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) messages: Option<u64>,
+    /// Only drain QUEUE (name, URL or ARN), which already holds messages: no queue is
+    /// created and nothing is sent; the worker consumes until the queue is empty.
+    #[arg(long, value_name = "QUEUE",
+          conflicts_with_all = ["baseline", "fifo", "prefill", "keep_queue", "rounds", "producers", "payload_bytes"])]
+    pub(crate) drain: Option<String>,
     /// Body size in bytes (at least 64: the body carries an id and the send time).
     #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(64..=262_144))]
     pub(crate) payload_bytes: u32,
@@ -258,6 +264,9 @@ pub(crate) struct BenchArgs {
     /// The worker's concurrency: messages held at once (running or waiting for their ack).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub(crate) concurrency: u32,
+    /// The worker's pollers: receives in flight at once (default: the worker's own).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub(crate) pollers: Option<u32>,
     /// Messages per second at most, received (a shared GCRA limiter before each receive).
     #[arg(long)]
     pub(crate) rate: Option<f64>,
@@ -271,9 +280,13 @@ pub(crate) struct BenchArgs {
     #[arg(long, default_value_t = 16, requires = "fifo",
           value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) groups: u32,
-    /// Also run a baseline in the same process, on the same queue, and print ratios.
+    /// Also run a baseline in the same process, on a queue of its own, and print ratios.
     #[arg(long, value_enum)]
     pub(crate) baseline: Option<Baseline>,
+    /// Rounds of every phase. With --baseline, odd rounds run the baseline first (whichever
+    /// runs second is slower), and the ratios are geometric means over the rounds.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub(crate) rounds: u32,
     /// Give up when nothing is processed for this many seconds (reports what is lost).
     #[arg(long, default_value_t = 60)]
     pub(crate) stall_secs: u64,

@@ -496,3 +496,114 @@ fn bench_fifo_keeps_every_message() {
     assert_eq!(v["raw"]["processed"], 300);
     assert_eq!(v["raw"]["lost"], 0);
 }
+
+#[test]
+fn bench_rounds_alternate_the_order_and_average_the_ratios() {
+    let out = weir()
+        .args([
+            "bench",
+            "--local",
+            "--messages",
+            "300",
+            "--baseline",
+            "raw",
+            "--rounds",
+            "2",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rounds = v["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(rounds[0]["first"], "weir");
+    assert_eq!(rounds[1]["first"], "raw");
+    for r in rounds {
+        assert!(r["weir"]["throughput_msg_per_s"].as_f64().unwrap() > 0.0);
+        assert!(r["raw"]["throughput_msg_per_s"].as_f64().unwrap() > 0.0);
+    }
+    // Each phase had a queue of its own.
+    assert_ne!(v["weir"]["queue"], v["raw"]["queue"]);
+    assert_eq!(v["weir"]["lost"], 0);
+    assert_eq!(v["raw"]["processed"], 300);
+    let x = &v["ratios"];
+    assert!(x["throughput"].as_f64().unwrap() > 0.0);
+    assert!(x["throughput_best_vs_best"].as_f64().unwrap() > 0.0);
+}
+
+/// Sends `n` numbered messages to `queue` on `s` through `weir send`'s stdin.
+fn send_lines(s: &Server, queue: &str, n: usize) {
+    let mut child = s
+        .cmd(&["--json", "send", queue])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines: String = (0..n).map(|i| format!("{{\"n\":{i}}}\n")).collect();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sent"], n);
+}
+
+#[test]
+fn bench_drain_empties_an_existing_queue() {
+    let s = Server::start();
+    s.ok(&["create", "backlog"]);
+    send_lines(&s, "backlog", 250);
+    let v = s.json(&["bench", "--drain", "backlog", "--concurrency", "20"]);
+    assert_eq!(v["processed"], 250);
+    assert_eq!(v["stopped"], "empty");
+    assert_eq!(v["worker"]["acked"], 250);
+    assert!(v["throughput_msg_per_s"].as_f64().unwrap() > 0.0);
+    assert!(v["queue_wait"]["max_ms"].as_f64().unwrap() > 0.0);
+    // Nothing was sent: the requests are receives, deletes and the empty checks.
+    assert!(v["requests"].get("SendMessageBatch").is_none(), "{v}");
+    assert!(v["requests"]["DeleteMessageBatch"].as_u64().unwrap() >= 25);
+    assert_eq!(s.visible("backlog"), 0);
+}
+
+#[test]
+fn bench_drain_stops_at_the_limit_and_leaves_the_rest() {
+    let s = Server::start();
+    s.ok(&["create", "backlog"]);
+    send_lines(&s, "backlog", 200);
+    let v = s.json(&[
+        "bench",
+        "--drain",
+        "backlog",
+        "--messages",
+        "30",
+        "--concurrency",
+        "10",
+    ]);
+    assert_eq!(v["stopped"], "limit");
+    let processed = v["processed"].as_u64().unwrap();
+    assert!((30..200).contains(&processed), "{v}");
+    // What the worker held when it stopped is released: every message is processed
+    // or back in the queue.
+    assert_eq!(v["worker"]["acked"], processed);
+    assert_eq!(s.visible("backlog"), 200 - processed);
+}
+
+#[test]
+fn bench_drain_refuses_what_only_a_produced_run_has() {
+    let out = weir()
+        .args(["bench", "--local", "--drain", "q", "--baseline", "raw"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--baseline"), "{err}");
+}
