@@ -9,6 +9,7 @@ use aws_sdk_sqs::types::MessageSystemAttributeName;
 use tracing::Instrument;
 
 use crate::codec::{Decode, Json};
+use crate::envelope::Envelope;
 use crate::error::{Error, Result};
 use crate::message::Message;
 use crate::queue::{Queue, secs_i32};
@@ -170,6 +171,7 @@ pub struct Consumer<T, C = Json> {
     queue: Queue,
     queue_name: Arc<str>,
     codec: Arc<C>,
+    envelope: Envelope,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -179,6 +181,7 @@ impl<T, C> Clone for Consumer<T, C> {
             queue: self.queue.clone(),
             queue_name: Arc::clone(&self.queue_name),
             codec: Arc::clone(&self.codec),
+            envelope: self.envelope,
             _t: PhantomData,
         }
     }
@@ -190,6 +193,7 @@ impl<T, C> fmt::Debug for Consumer<T, C> {
             .field("queue", &self.queue)
             .field("type", &std::any::type_name::<T>())
             .field("codec", &std::any::type_name::<C>())
+            .field("envelope", &self.envelope)
             .finish()
     }
 }
@@ -210,8 +214,41 @@ impl<T, C> Consumer<T, C> {
             queue_name: Arc::from(queue.name()),
             queue,
             codec: Arc::new(codec),
+            envelope: Envelope::None,
             _t: PhantomData,
         }
+    }
+
+    /// Unwraps the envelopes `envelope` names (SNS notifications, EventBridge events,
+    /// CloudEvents) before decoding: `T` is decoded from the payload inside, and
+    /// [`Message::envelope`] keeps the envelope's fields. A body that should be an
+    /// envelope and is not a valid one does not decode ([`Message::body`] says why).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # async fn demo(queue: weir_sqs::Queue) -> weir_sqs::Result<()> {
+    /// use weir_sqs::{Consumer, Envelope, ReceiveOptions};
+    ///
+    /// // A queue subscribed to an SNS topic, without raw message delivery.
+    /// let consumer = Consumer::<u64>::new(queue).with_envelope(Envelope::Sns);
+    /// for msg in consumer.receive(&ReceiveOptions::default()).await? {
+    ///     if let Some(weir_sqs::EnvelopeInfo::Sns(n)) = msg.envelope() {
+    ///         println!("{} from {}", msg.raw_body(), n.topic_arn);
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: Envelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
+    /// The envelopes unwrapped before decoding.
+    #[must_use]
+    pub fn envelope(&self) -> Envelope {
+        self.envelope
     }
 
     /// The queue.
@@ -263,7 +300,7 @@ impl<T, C: Decode<T>> Consumer<T, C> {
             .messages
             .unwrap_or_default()
             .into_iter()
-            .map(|m| Message::from_sdk(m, &*self.codec, now, Some(&self.queue_name)))
+            .map(|m| Message::from_sdk(m, &*self.codec, now, Some(&self.queue_name), self.envelope))
             .collect();
         span.record("messaging.batch.message_count", messages.len());
         let undecoded = messages.iter().filter(|m| !m.is_decoded()).count();

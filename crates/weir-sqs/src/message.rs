@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::attributes::{AttributeValue, Attributes};
 use crate::codec::{Decode, DecodeError, TYPE_TAG_ATTRIBUTE};
+use crate::envelope::{self, Envelope, EnvelopeInfo};
 
 /// A received message.
 ///
@@ -37,6 +38,8 @@ struct Parts {
     /// The body as SQS delivered it, when it differs from the payload in `raw_body`
     /// (an envelope unwrapped, an offloaded payload fetched).
     sqs_body: Option<String>,
+    /// The envelope the payload came in, when one was unwrapped.
+    envelope: Option<EnvelopeInfo>,
     message_id: String,
     receipt_handle: String,
     receive_count: u32,
@@ -82,6 +85,55 @@ fn millis(s: &str) -> Option<SystemTime> {
         .map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
 }
 
+/// What decoding a body gives: the body (or why not), the payload it came from, the body
+/// as SQS delivered it (when an envelope was unwrapped), the envelope, and the message
+/// attributes (an SNS notification's added to SQS's, which win on a clash).
+type Decoded<T> = (
+    Result<T, DecodeError>,
+    String,
+    Option<String>,
+    Option<EnvelopeInfo>,
+    Attributes,
+);
+
+/// Unwraps `sqs_body` as `setting` says and decodes the payload with `codec`, tagged
+/// with the envelope's type or the `weir.type` attribute.
+fn decode<T, C: Decode<T> + ?Sized>(
+    sqs_body: String,
+    mut attributes: Attributes,
+    codec: &C,
+    setting: Envelope,
+) -> Decoded<T> {
+    match envelope::unwrap(setting, &sqs_body) {
+        Ok(None) => {
+            let tag = attributes
+                .get(TYPE_TAG_ATTRIBUTE)
+                .and_then(AttributeValue::as_str);
+            (
+                codec.decode_tagged(&sqs_body, tag),
+                sqs_body,
+                None,
+                None,
+                attributes,
+            )
+        }
+        Ok(Some(unwrapped)) => {
+            if let EnvelopeInfo::Sns(n) = &unwrapped.info {
+                for (name, value) in &n.attributes {
+                    attributes
+                        .entry(name.clone())
+                        .or_insert_with(|| value.clone());
+                }
+            }
+            let tag = unwrapped.info.type_tag();
+            let body = codec.decode_tagged(&unwrapped.payload, tag);
+            let info = Some(unwrapped.info);
+            (body, unwrapped.payload, Some(sqs_body), info, attributes)
+        }
+        Err(e) => (Err(e), sqs_body, None, None, attributes),
+    }
+}
+
 impl<T> Message<T> {
     /// Builds a message from the SDK's, decoding its body with `codec`.
     pub(crate) fn from_sdk<C: Decode<T> + ?Sized>(
@@ -89,6 +141,7 @@ impl<T> Message<T> {
         codec: &C,
         received_at: tokio::time::Instant,
         queue_name: Option<&Arc<str>>,
+        envelope: Envelope,
     ) -> Self {
         let (mut receive_count, mut sent_at, mut first_received_at) = (None, None, None);
         let (mut group_id, mut sequence_number, mut dedup_id, mut trace_header) =
@@ -112,16 +165,14 @@ impl<T> Message<T> {
             .into_iter()
             .map(|(k, v)| (k, AttributeValue::from_sdk(v)))
             .collect();
-        let raw_body = m.body.unwrap_or_default();
-        let tag = attributes
-            .get(TYPE_TAG_ATTRIBUTE)
-            .and_then(AttributeValue::as_str);
-        let body = codec.decode_tagged(&raw_body, tag);
+        let (body, raw_body, sqs_body, envelope, attributes) =
+            decode(m.body.unwrap_or_default(), attributes, codec, envelope);
         Self {
             body: Arc::new(body),
             parts: Arc::new(Parts {
                 raw_body,
-                sqs_body: None,
+                sqs_body,
+                envelope,
                 message_id: m.message_id.unwrap_or_default(),
                 receipt_handle: m.receipt_handle.unwrap_or_default(),
                 receive_count: receive_count.unwrap_or(1),
@@ -162,7 +213,7 @@ impl<T> Message<T> {
         m: aws_sdk_sqs::types::Message,
         codec: &C,
     ) -> Self {
-        Self::from_sdk(m, codec, tokio::time::Instant::now(), None)
+        Self::from_sdk(m, codec, tokio::time::Instant::now(), None, Envelope::None)
     }
 
     /// The decoded body, or why it could not be decoded.
@@ -278,7 +329,18 @@ impl<T> Message<T> {
     /// The type tag ([`TYPE_TAG_ATTRIBUTE`]), if the producer set one.
     #[must_use]
     pub fn type_tag(&self) -> Option<&str> {
-        self.attribute(TYPE_TAG_ATTRIBUTE)
+        match &self.parts.envelope {
+            Some(envelope) => envelope.type_tag(),
+            None => self.attribute(TYPE_TAG_ATTRIBUTE),
+        }
+    }
+
+    /// The envelope the payload arrived in (SNS, EventBridge, CloudEvents), when the
+    /// consumer unwrapped one ([`Envelope`]); [`raw_body`](Self::raw_body) is then the
+    /// payload and [`sqs_body`](Self::sqs_body) the envelope.
+    #[must_use]
+    pub fn envelope(&self) -> Option<&EnvelopeInfo> {
+        self.parts.envelope.as_ref()
     }
 
     /// The W3C `traceparent` attribute, if the producer injected one.
@@ -378,7 +440,8 @@ mod tests {
                     .unwrap(),
             )
             .build();
-        let msg: Message<u32> = Message::from_sdk(m, &Json, tokio::time::Instant::now(), None);
+        let msg: Message<u32> =
+            Message::from_sdk(m, &Json, tokio::time::Instant::now(), None, Envelope::None);
         assert!(msg.body().is_err());
         assert_eq!(msg.raw_body(), "not json");
         assert_eq!(msg.receive_count(), 3);
@@ -405,8 +468,13 @@ mod tests {
             .body("7")
             .build();
         let queue: Arc<str> = Arc::from("orders");
-        let msg: Message<u32> =
-            Message::from_sdk(m, &Json, tokio::time::Instant::now(), Some(&queue));
+        let msg: Message<u32> = Message::from_sdk(
+            m,
+            &Json,
+            tokio::time::Instant::now(),
+            Some(&queue),
+            Envelope::None,
+        );
         assert_eq!(msg.queue_name(), Some("orders"));
         let copy = msg.clone();
         assert!(std::ptr::eq(msg.body().unwrap(), copy.body().unwrap()));

@@ -10,7 +10,7 @@ use tower::layer::util::{Identity, Stack};
 use tower::util::BoxCloneService;
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
 use weir_middleware::BoxError;
-use weir_sqs::{Consumer, Decode, Json, Message, Queue};
+use weir_sqs::{Consumer, Decode, Envelope, Json, Message, Queue};
 
 use crate::codec::Guarded;
 use crate::config::{AckBatching, DeadLetter, Lease};
@@ -179,6 +179,45 @@ impl<T, C, L, S> WorkerBuilder<T, C, L, S> {
         self
     }
 
+    /// Unwraps the envelopes `envelope` names before decoding: SNS notifications (a
+    /// queue subscribed to a topic without raw message delivery), EventBridge events,
+    /// CloudEvents in structured JSON mode, or [`Envelope::Auto`] for any of the
+    /// three. The handler's `Message<T>` then decodes `T` from the payload, and
+    /// [`Message::envelope`] keeps the envelope's fields; a [`Router`](crate::Router)
+    /// routes on the envelope's type (the SNS `weir.type` attribute or topic name, the
+    /// EventBridge `detail-type`, the CloudEvents `type`). A body that should be an
+    /// envelope and is not a valid one is a decode failure: dead-lettered with the
+    /// reason, like any poison message. Its dead-letter copy is the body SQS delivered.
+    ///
+    /// Default [`Envelope::None`]: the body is the payload.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let client = weir_local::LocalSqs::new().client();
+    /// # weir_sqs::QueueSpec::standard("order-events").ensure(&client).await?;
+    /// # let queue = weir_sqs::Queue::open(&client, "order-events").await?;
+    /// use weir_sqs::{Envelope, EnvelopeInfo};
+    /// use weir_worker::{handler_fn, HandlerError, Message, Worker};
+    ///
+    /// let worker = Worker::builder(queue)
+    ///     .envelope(Envelope::Sns)
+    ///     .handler(handler_fn(|m: Message<u64>| async move {
+    ///         if let Some(EnvelopeInfo::Sns(n)) = m.envelope() {
+    ///             println!("order {:?} published to {}", m.body(), n.topic_arn);
+    ///         }
+    ///         Ok::<_, HandlerError>(())
+    ///     }))
+    ///     .build()?;
+    /// # drop(worker); Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn envelope(mut self, envelope: Envelope) -> Self {
+        self.options.envelope = envelope;
+        self
+    }
+
     /// The long-poll wait, 0 to 20 s (SQS's limit). Default 20 s.
     #[must_use]
     pub fn wait_time(mut self, wait: Duration) -> Self {
@@ -308,6 +347,7 @@ where
     /// wait time; poll backoff cap not in 1 s..=5 min; request timeout not in 100 ms..=5
     /// min; a zero handler timeout.
     pub fn build(self) -> Result<Worker<T>, BuildError> {
+        let envelope = self.options.envelope;
         let settings = self.options.resolve(&self.queue)?;
         let service = self
             .layers
@@ -315,10 +355,9 @@ where
             .map_response(|_| ())
             .map_err(Into::into);
         let stats = Arc::new(Stats::new(self.queue.name()));
-        let source = Arc::new(Consumer::with_codec(
-            self.queue.clone(),
-            Guarded(self.codec),
-        ));
+        let source = Arc::new(
+            Consumer::with_codec(self.queue.clone(), Guarded(self.codec)).with_envelope(envelope),
+        );
         Ok(Worker {
             queue: self.queue,
             source,

@@ -40,5 +40,5 @@ pub use router::Router;
 pub use settings::{MAX_CONCURRENCY, MAX_POLLERS};
 pub use settle::dead_letter::dlq_attributes;
 pub use weir_middleware::{AdaptiveRateLimiter, RateLimiter};
-pub use weir_sqs::Message;
+pub use weir_sqs::{Envelope, EnvelopeInfo, Message};
 pub use worker::Worker;

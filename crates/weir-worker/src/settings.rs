@@ -37,6 +37,7 @@ pub(crate) struct Options {
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) handler_timeout: Option<Duration>,
     pub(crate) system_attributes: Option<Vec<Sys>>,
+    pub(crate) envelope: weir_sqs::Envelope,
 }
 
 /// Settings, resolved against the queue's attributes.
