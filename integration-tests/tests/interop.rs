@@ -165,3 +165,112 @@ sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])"#,
     assert_eq!(seen["source"], "weir");
     delete_queue(&queue).await;
 }
+
+/// A boto3 snippet with an SNS client (`sns`) beside `sqs`.
+fn boto3_sns(url: &str, snippet: &str) -> String {
+    boto3(
+        url,
+        &format!(
+            "sns = boto3.client('sns', endpoint_url=os.environ['WEIR_ENDPOINT'], region_name='us-east-1',\n\
+             \x20                  aws_access_key_id='test', aws_secret_access_key='test')\n{snippet}"
+        ),
+    )
+}
+
+const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+/// boto3 publishes to a topic with two queues subscribed, one with raw message delivery:
+/// a typed weir worker unwraps the SNS envelope on the first, a weir consumer reads the
+/// raw copy on the second; the type tag and the trace context arrive on both.
+#[tokio::test]
+async fn boto3_publishes_to_a_topic_and_weir_reads_both_deliveries() {
+    use std::sync::{Arc, Mutex};
+    use weir_sqs::{Envelope, EnvelopeInfo};
+    use weir_worker::{HandlerError, Message, Worker, handler_fn};
+
+    let (enveloped, raw) = (queue().await, queue().await);
+    let topic = boto3_sns(
+        enveloped.url(),
+        &format!(
+            r#"topic = sns.create_topic(Name="{name}")["TopicArn"]
+for u, raw in ((url, "false"), ("{raw_url}", "true")):
+    arn = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={{"RawMessageDelivery": raw}})
+sns.publish(TopicArn=topic, Subject="new order",
+    Message=json.dumps({{"id": 42, "customer": "ada", "total_cents": 1999}}),
+    MessageAttributes={{"weir.type": {{"DataType": "String", "StringValue": "OrderPlaced"}},
+                       "traceparent": {{"DataType": "String", "StringValue": "{TRACEPARENT}"}}}})
+print(topic, end="")"#,
+            name = unique_name("interop-topic"),
+            raw_url = raw.url(),
+        ),
+    );
+
+    // The enveloped copy, through a typed worker.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let done = Arc::new(tokio::sync::Notify::new());
+    let (s, d) = (seen.clone(), done.clone());
+    let worker = Worker::builder(enveloped.clone())
+        .envelope(Envelope::Sns)
+        .wait_time(Duration::from_secs(1))
+        .handler(handler_fn(move |m: Message<Order>| {
+            let (s, d) = (s.clone(), d.clone());
+            async move {
+                let Some(EnvelopeInfo::Sns(n)) = m.envelope() else {
+                    return Err(HandlerError::reject("no SNS envelope"));
+                };
+                let order = m.body().map_err(|e| HandlerError::reject(e.to_string()))?;
+                s.lock().unwrap().push((
+                    order.clone(),
+                    n.topic_arn.clone(),
+                    n.subject.clone(),
+                    m.type_tag().map(str::to_owned),
+                    m.traceparent().map(str::to_owned),
+                ));
+                d.notify_one();
+                Ok(())
+            }
+        }))
+        .build()
+        .unwrap();
+    let report = worker
+        .run_until(async {
+            let _ = tokio::time::timeout(Duration::from_secs(20), done.notified()).await;
+        })
+        .await;
+    let order = Order {
+        id: 42,
+        customer: "ada".into(),
+        total_cents: 1999,
+    };
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        vec![(
+            order.clone(),
+            topic.clone(),
+            Some("new order".to_owned()),
+            Some("OrderPlaced".to_owned()),
+            Some(TRACEPARENT.to_owned())
+        )]
+    );
+    assert_eq!(report.acked, 1, "{report:?}");
+
+    // The raw copy: the body is the message, the SNS attributes are SQS attributes.
+    let consumer: Consumer<Order> = Consumer::new(raw.clone());
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        let options = ReceiveOptions::default().with_wait(Duration::from_secs(1));
+        got.extend(consumer.receive(&options).await.unwrap());
+        if !got.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body().unwrap(), &order);
+    assert_eq!(got[0].type_tag(), Some("OrderPlaced"));
+    assert_eq!(got[0].traceparent(), Some(TRACEPARENT));
+    consumer.ack(&got[0]).await.unwrap();
+    boto3_sns(enveloped.url(), &format!(r#"sns.delete_topic(TopicArn="{topic}")"#));
+    delete_queue(&enveloped).await;
+    delete_queue(&raw).await;
+}
