@@ -8,9 +8,12 @@
 
 #![allow(clippy::unwrap_used)] // test support: a failed unwrap fails the test that called it
 
+pub mod queues;
 pub mod worker_kit;
 
 use aws_config::BehaviorVersion;
+use aws_config::stalled_stream_protection::StalledStreamProtectionConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_sqs::config::{Credentials, Region};
 
 /// The endpoint LocalStack answers on: `AWS_ENDPOINT_URL`, or `http://127.0.0.1:4566`.
@@ -22,15 +25,51 @@ pub fn localstack_endpoint() -> String {
 }
 
 /// A client for LocalStack, built the way production builds one: from aws-config's
-/// defaults, with the endpoint from the environment. Region and credentials fall back
-/// to LocalStack's test values when the environment sets none.
+/// defaults (its 3.1 s connect timeout included), with the endpoint from the
+/// environment. Region and credentials fall back to LocalStack's test values when the
+/// environment sets none. For tests in real time; on a paused clock use
+/// [`localstack_client_for_paused_clock`].
 ///
 /// # Panics
 ///
 /// When LocalStack does not answer: the message names the endpoint and how to start it.
 pub async fn localstack_client() -> aws_sdk_sqs::Client {
-    let endpoint = localstack_endpoint();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(&endpoint);
+    localstack_client_at(&localstack_endpoint(), Clock::Real).await
+}
+
+/// [`localstack_client`] without the SDK's timers, for tests on a paused tokio clock
+/// (`start_paused = true`, as weir-sqs's operation tests run).
+///
+/// A paused clock jumps to the next timer as soon as every task waits, and a task
+/// waiting on a socket counts as waiting: aws-config's 3.1 s connect timeout (and the
+/// 5 s grace period of stalled-stream protection) would fire at once, before LocalStack
+/// could answer. So both are off; nothing else differs.
+///
+/// # Panics
+///
+/// When LocalStack does not answer, as [`localstack_client`].
+pub async fn localstack_client_for_paused_clock() -> aws_sdk_sqs::Client {
+    localstack_client_at(&localstack_endpoint(), Clock::Paused).await
+}
+
+/// Which tokio clock a LocalStack client's test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Real time: aws-config's timeouts, as in production.
+    Real,
+    /// A paused clock: no SDK timers (see [`localstack_client_for_paused_clock`]).
+    Paused,
+}
+
+/// The one LocalStack client builder, behind [`localstack_client`] and
+/// [`localstack_client_for_paused_clock`]: those at `endpoint` (LocalStack, or a proxy
+/// in front of it).
+///
+/// # Panics
+///
+/// When nothing answers at `endpoint`, as [`localstack_client`].
+pub async fn localstack_client_at(endpoint: &str, clock: Clock) -> aws_sdk_sqs::Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
         loader = loader.region(Region::new("us-east-1"));
@@ -39,12 +78,18 @@ pub async fn localstack_client() -> aws_sdk_sqs::Client {
         loader =
             loader.credentials_provider(Credentials::new("test", "test", None, None, "weir-tests"));
     }
+    if clock == Clock::Paused {
+        loader = loader
+            .timeout_config(TimeoutConfig::disabled())
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    }
     let config = loader.load().await;
     let client = aws_sdk_sqs::Client::new(&config);
     if let Err(err) = client.list_queues().max_results(1).send().await {
         panic!(
             "LocalStack is not reachable at {endpoint} ({}).\n\
-             These tests run against LocalStack because the `localstack` feature is on.\n\
+             These tests run against LocalStack because the `localstack` feature is on \
+             (or, for weir-sqs's tests, WEIR_SQS_TEST_TARGET=localstack).\n\
              Start it with `localstack/up`, or run the README's test command `scripts/test`, \
              which starts and stops it.",
             aws_sdk_sqs::error::DisplayErrorContext(&err)
@@ -53,4 +98,4 @@ pub async fn localstack_client() -> aws_sdk_sqs::Client {
     client
 }
 
-pub use weir::test::unique_name;
+pub use weir::test::{eventually, unique_name};

@@ -1,144 +1,84 @@
-//! What the worker's LocalStack suites (`worker_e2e.rs`, `worker_core_e2e.rs`) share:
-//! queues, senders, a drain, queue counts and a run helper, written once.
+//! What the worker's suites share (weir-worker's own tests, on the in-process SQS, and
+//! `worker_e2e.rs` / `worker_core_e2e.rs` here, on LocalStack): running a worker until a
+//! condition holds, counters for handlers, and the report's invariant, written once.
+//! Queues and sending are in [`queues`](crate::queues).
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{QueueAttributeName as A, SendMessageBatchRequestEntry};
-use weir_sqs::Queue;
-use weir_worker::{Worker, WorkerReport};
+use weir::test::eventually;
+use weir_middleware::{InPlaceRetry, RetryLayer};
+use weir_worker::{HandlerError, Worker, WorkerHandle, WorkerReport};
 
-use crate::unique_name;
-
-/// Creates a queue named after `prefix` (a FIFO one when `fifo`) and opens it.
+/// Runs `worker` until `done()` holds (checked every 10 ms of tokio time, up to
+/// `limit`), then shuts it down and returns its report.
 ///
 /// # Panics
 ///
-/// When SQS refuses the queue.
-pub async fn create_queue(client: &Client, prefix: &str, fifo: bool) -> Queue {
-    let req = if fifo {
-        client
-            .create_queue()
-            .queue_name(format!("{}.fifo", unique_name(prefix)))
-            .attributes(A::FifoQueue, "true")
-    } else {
-        client.create_queue().queue_name(unique_name(prefix))
-    };
-    let url = req.send().await.unwrap().queue_url.unwrap();
-    Queue::from_url(client, &url).await.unwrap()
-}
-
-/// Sends `bodies` to a standard queue, in batches of 10.
-///
-/// # Panics
-///
-/// When a send fails.
-pub async fn send(client: &Client, url: &str, bodies: &[String]) {
-    let items: Vec<(String, Option<&str>)> = bodies.iter().map(|b| (b.clone(), None)).collect();
-    send_grouped(client, url, &items).await;
-}
-
-/// Sends `(body, group)` pairs in batches of 10 (FIFO when a group is given; each
-/// message gets its own deduplication id).
-///
-/// # Panics
-///
-/// When a send fails.
-pub async fn send_grouped(client: &Client, url: &str, items: &[(String, Option<&str>)]) {
-    for (c, chunk) in items.chunks(10).enumerate() {
-        let entries = chunk.iter().enumerate().map(|(i, (body, group))| {
-            let mut e = SendMessageBatchRequestEntry::builder()
-                .id(format!("m{i}"))
-                .message_body(body);
-            if let Some(g) = group {
-                e = e
-                    .message_group_id(*g)
-                    .message_deduplication_id(format!("{c}-{i}"));
-            }
-            e.build().unwrap()
-        });
-        let out = client
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries.collect()))
-            .send()
-            .await
-            .unwrap();
-        assert!(out.failed.is_empty(), "{:?}", out.failed);
-    }
-}
-
-/// Receives (with message attributes) until a receive comes back empty.
-///
-/// # Panics
-///
-/// When a receive fails.
-pub async fn drain(client: &Client, url: &str) -> Vec<aws_sdk_sqs::types::Message> {
-    let mut all = Vec::new();
-    loop {
-        let out = client
-            .receive_message()
-            .queue_url(url)
-            .max_number_of_messages(10)
-            .message_attribute_names("All")
-            .wait_time_seconds(1)
-            .send()
-            .await
-            .unwrap();
-        let msgs = out.messages.unwrap_or_default();
-        if msgs.is_empty() {
-            return all;
-        }
-        all.extend(msgs);
-    }
-}
-
-/// (visible, in flight) counts of the queue.
-///
-/// # Panics
-///
-/// When the attributes cannot be read.
-pub async fn counts(client: &Client, url: &str) -> (u64, u64) {
-    let a = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap_or_default();
-    let get = |k: A| a.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        get(A::ApproximateNumberOfMessages),
-        get(A::ApproximateNumberOfMessagesNotVisible),
-    )
-}
-
-/// Runs `worker` until `done()` holds (checked every 20 ms, up to `limit`), then shuts it
-/// down and returns its report.
-///
-/// # Panics
-///
-/// When `done()` does not hold within `limit`, or the worker's task panicked.
+/// When `done()` does not hold within `limit` (the message gives the worker's health),
+/// or the worker's task panicked.
 pub async fn run_until<T: Send + Sync + 'static>(
     worker: Worker<T>,
     limit: Duration,
     done: impl Fn() -> bool,
 ) -> WorkerReport {
-    let handle = worker.handle();
-    let task = tokio::spawn(worker.run());
-    let start = tokio::time::Instant::now();
-    while !done() {
-        assert!(
-            start.elapsed() < limit,
-            "not done in {limit:?}: {:?}",
-            handle.health()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (handle, task) = spawn(worker);
+    let met = eventually(limit, || {
+        let met = done();
+        async move { met }
+    })
+    .await;
+    assert!(met, "not done within {limit:?}: {:?}", handle.health());
     handle.shutdown();
     task.await.unwrap()
+}
+
+/// Spawns the worker's run and returns its handle and the run's join handle.
+pub fn spawn<T: Send + Sync + 'static>(
+    worker: Worker<T>,
+) -> (WorkerHandle, tokio::task::JoinHandle<WorkerReport>) {
+    let handle = worker.handle();
+    (handle, tokio::spawn(worker.run()))
+}
+
+/// A counter shared with handlers (clones share one count).
+#[derive(Debug, Clone, Default)]
+pub struct Count(pub Arc<AtomicUsize>);
+
+impl Count {
+    /// Adds one; returns the new count.
+    pub fn inc(&self) -> usize {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The count so far.
+    #[must_use]
+    pub fn get(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Counts the drops of what it guards (a handler's future, cancelled or done).
+#[derive(Debug)]
+pub struct OnDrop(pub Count);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        self.0.inc();
+    }
+}
+
+/// A received message's string attributes, by name.
+#[must_use]
+pub fn attrs_of(m: &aws_sdk_sqs::types::Message) -> HashMap<String, String> {
+    m.message_attributes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.string_value.unwrap_or_default()))
+        .collect()
 }
 
 /// Every message received has exactly one outcome in `r`.
@@ -159,4 +99,50 @@ pub fn assert_accounted(r: &WorkerReport) {
             + r.skipped,
         "every received message has exactly one outcome: {r:?}"
     );
+}
+
+/// Attempts per message body, as [`transient_or_rejected`] records them.
+pub type Attempts = Arc<Mutex<HashMap<u32, u32>>>;
+
+/// What the recommended-stack scenarios' handler does with body `n`: records the
+/// attempt in `attempts`, then fails as transient on the first two attempts when
+/// `n % 4 == 0`, rejects when `n % 4 == 1`, and succeeds otherwise. Around it,
+/// [`in_process_retries`] makes every message but the rejected ones succeed.
+///
+/// # Errors
+///
+/// As said: a retry or a reject, by `n`.
+///
+/// # Panics
+///
+/// When `attempts`'s lock is poisoned.
+pub fn transient_or_rejected(attempts: &Attempts, n: u32) -> Result<(), HandlerError> {
+    let attempt = {
+        let mut attempts = attempts.lock().unwrap();
+        let e = attempts.entry(n).or_default();
+        *e += 1;
+        *e
+    };
+    match n % 4 {
+        0 if attempt < 3 => Err(HandlerError::retry("transient")),
+        1 => Err(HandlerError::reject("never valid")),
+        _ => Ok(()),
+    }
+}
+
+/// weir-middleware's in-process retries as the scenarios use them: 3 attempts, from
+/// 10 ms apart.
+///
+/// # Panics
+///
+/// Never: the settings are valid.
+#[must_use]
+pub fn in_process_retries() -> RetryLayer {
+    RetryLayer::new(
+        InPlaceRetry::builder()
+            .max_attempts(3)
+            .min_delay(Duration::from_millis(10))
+            .build()
+            .unwrap(),
+    )
 }

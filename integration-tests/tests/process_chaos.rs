@@ -23,82 +23,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{Credentials, Region};
-use aws_sdk_sqs::types::{QueueAttributeName as A, SendMessageBatchRequestEntry};
+use aws_sdk_sqs::types::QueueAttributeName as A;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
-use weir_integration_tests::{localstack_client, localstack_endpoint, unique_name};
+use weir_integration_tests::queues::{counts, create_queue, send};
+use weir_integration_tests::{
+    Clock, eventually, localstack_client, localstack_client_at, localstack_endpoint, unique_name,
+};
 use weir_sqs::Queue;
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
 type Seen = Arc<Mutex<HashMap<String, u32>>>;
 
-async fn create(client: &Client, prefix: &str, visibility: u32) -> Queue {
-    let url = client
-        .create_queue()
-        .queue_name(unique_name(prefix))
-        .attributes(A::VisibilityTimeout, visibility.to_string())
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap();
-    Queue::from_url(client, &url).await.unwrap()
-}
-
-/// Sends `ids` as bodies, 10 per call, 8 calls at a time.
-async fn send_ids(client: &Client, url: &str, ids: &[String]) {
+/// Sends `ids` as bodies in 8 parallel parts, each in batches of 10.
+async fn send_in_parallel(client: &Client, url: &str, ids: &[String]) {
     let mut tasks = tokio::task::JoinSet::new();
     for part in ids.chunks(ids.len().div_ceil(8).max(1)) {
         let (client, url, part) = (client.clone(), url.to_owned(), part.to_vec());
-        tasks.spawn(async move {
-            for chunk in part.chunks(10) {
-                let entries = chunk
-                    .iter()
-                    .enumerate()
-                    .map(|(i, b)| {
-                        SendMessageBatchRequestEntry::builder()
-                            .id(format!("m{i}"))
-                            .message_body(b)
-                            .build()
-                            .unwrap()
-                    })
-                    .collect::<Vec<_>>();
-                let out = client
-                    .send_message_batch()
-                    .queue_url(&url)
-                    .set_entries(Some(entries))
-                    .send()
-                    .await
-                    .unwrap();
-                assert!(out.failed.is_empty(), "{:?}", out.failed);
-            }
-        });
+        tasks.spawn(async move { send(&client, &url, part).await });
     }
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
     }
-}
-
-/// (visible, in flight) as LocalStack counts them.
-async fn counts(client: &Client, url: &str) -> (u64, u64) {
-    let a = client
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(A::All)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap_or_default();
-    let get = |k: A| a.get(&k).and_then(|v| v.parse().ok()).unwrap_or(0);
-    (
-        get(A::ApproximateNumberOfMessages) + get(A::ApproximateNumberOfMessagesDelayed),
-        get(A::ApproximateNumberOfMessagesNotVisible),
-    )
 }
 
 fn spawn_worker(url: &str, visibility: u32, delay_ms: u32) -> Child {
@@ -137,24 +85,20 @@ fn handled(seen: &Seen) -> usize {
     seen.lock().unwrap().len()
 }
 
-/// Waits (real time) until `cond`, failing after `limit`.
-async fn wait_for(what: &str, limit: Duration, mut cond: impl AsyncFnMut() -> bool) {
-    let start = Instant::now();
-    while !cond().await {
-        assert!(start.elapsed() < limit, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_three_times_loses_nothing() {
     const N: usize = 20_000;
     const VISIBILITY: u32 = 3;
     let client = localstack_client().await;
-    let q = create(&client, "chaos-kill", VISIBILITY).await;
+    let q = create_queue(
+        &client,
+        &unique_name("chaos-kill"),
+        &[(A::VisibilityTimeout, &VISIBILITY.to_string())],
+    )
+    .await;
     let ids: Vec<String> = (0..N).map(|i| format!("id-{i}")).collect();
     let t0 = Instant::now();
-    send_ids(&client, q.url(), &ids).await;
+    send_in_parallel(&client, q.url(), &ids).await;
     let sent_in = t0.elapsed();
 
     let seen: Seen = Arc::default();
@@ -164,12 +108,10 @@ async fn sigkill_three_times_loses_nothing() {
         let mut child = spawn_worker(q.url(), VISIBILITY, 0);
         let reader = collect(&mut child, seen.clone());
         let target = N * k / 4;
-        wait_for(
-            &format!("worker {k} reaches {target}"),
-            Duration::from_secs(120),
-            async || handled(&seen) >= target,
-        )
-        .await;
+        let met = eventually(Duration::from_secs(120), || async {
+            handled(&seen) >= target
+        });
+        assert!(met.await, "worker {k} reaches {target}: not within 120 s");
         child.kill().unwrap(); // SIGKILL
         let status = child.wait().unwrap();
         assert!(!status.success(), "killed: {status:?}");
@@ -180,12 +122,13 @@ async fn sigkill_three_times_loses_nothing() {
     let mut last = spawn_worker(q.url(), VISIBILITY, 0);
     let reader = collect(&mut last, seen.clone());
     let all: BTreeSet<String> = ids.iter().cloned().collect();
-    wait_for(
-        "every id handled and the queue empty",
-        Duration::from_secs(180),
-        async || handled(&seen) == N && counts(&client, q.url()).await == (0, 0),
-    )
-    .await;
+    let met = eventually(Duration::from_secs(180), || async {
+        handled(&seen) == N && counts(&client, q.url()).await == (0, 0, 0)
+    });
+    assert!(
+        met.await,
+        "every id handled and the queue empty: not within 180 s"
+    );
     let took = start.elapsed();
     drop(last.stdin.take()); // graceful stop
     assert!(last.wait().unwrap().success());
@@ -215,19 +158,20 @@ async fn sigkill_three_times_loses_nothing() {
 async fn stop_mid_run_exits_in_time_with_nothing_in_flight() {
     const N: usize = 2000;
     let client = localstack_client().await;
-    let q = create(&client, "chaos-stop", 30).await;
+    let q = create_queue(
+        &client,
+        &unique_name("chaos-stop"),
+        &[(A::VisibilityTimeout, "30")],
+    )
+    .await;
     let ids: Vec<String> = (0..N).map(|i| format!("id-{i}")).collect();
-    send_ids(&client, q.url(), &ids).await;
+    send_in_parallel(&client, q.url(), &ids).await;
     let seen: Seen = Arc::default();
     // 1 s per message, 10 at a time.
     let mut child = spawn_worker(q.url(), 30, 1000);
     let reader = collect(&mut child, seen.clone());
-    wait_for(
-        "worker starts handling",
-        Duration::from_secs(60),
-        async || handled(&seen) >= 30,
-    )
-    .await;
+    let met = eventually(Duration::from_secs(60), || async { handled(&seen) >= 30 });
+    assert!(met.await, "worker starts handling: not within 60 s");
     // Not a wait for a condition: it puts the stop in the middle of the next batch's
     // handlers (they run 1 s), so the shutdown has running handlers to wait for.
     tokio::time::sleep(Duration::from_millis(400)).await;
@@ -247,7 +191,8 @@ async fn stop_mid_run_exits_in_time_with_nothing_in_flight() {
     assert!(status.success(), "{status:?}");
     assert!(took < Duration::from_secs(30), "exit took {took:?}");
     let report = reader.join().unwrap();
-    let (visible, in_flight) = counts(&client, q.url()).await;
+    let (visible, in_flight, delayed) = counts(&client, q.url()).await;
+    let visible = visible + delayed;
     let handled = handled(&seen);
     println!(
         "| SIGTERM mid-run | {N} | {handled} handled, exit in {took:?} | in flight after: {in_flight} | visible {visible} |"
@@ -311,22 +256,21 @@ impl Proxy {
 async fn localstack_unreachable_for_10s() {
     const N: usize = 3000;
     let client = localstack_client().await;
-    let q = create(&client, "chaos-cut", 5).await;
+    let q = create_queue(
+        &client,
+        &unique_name("chaos-cut"),
+        &[(A::VisibilityTimeout, "5")],
+    )
+    .await;
     let ids: Vec<String> = (0..N).map(|i| format!("id-{i}")).collect();
-    send_ids(&client, q.url(), &ids).await;
+    send_in_parallel(&client, q.url(), &ids).await;
 
     let upstream = localstack_endpoint()
         .trim_start_matches("http://")
         .trim_end_matches('/')
         .to_owned();
     let proxy = Proxy::start(upstream).await;
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(format!("http://{}", proxy.addr))
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "chaos"))
-        .load()
-        .await;
-    let proxied = Client::new(&config);
+    let proxied = localstack_client_at(&format!("http://{}", proxy.addr), Clock::Real).await;
     let queue = Queue::from_url(&proxied, q.url()).await.unwrap();
 
     let seen: Seen = Arc::default();
@@ -350,39 +294,34 @@ async fn localstack_unreachable_for_10s() {
     let handle = worker.handle();
     let task = tokio::spawn(worker.run());
 
-    wait_for("a third handled", Duration::from_secs(60), async || {
+    let met = eventually(Duration::from_secs(60), || async {
         handled(&seen) >= N / 3
-    })
-    .await;
+    });
+    assert!(met.await, "a third handled: not within 60 s");
     assert!(handle.health().ready);
     proxy.set_cut(true);
     let cut_at = Instant::now();
     let before = handled(&seen);
     // Receives fail only after the SDK's own 3 attempts, and a poller may first wait for
     // slots held by messages whose deletes are failing: allow 20 s.
-    wait_for(
-        "readiness turns false",
-        Duration::from_secs(20),
-        async || !handle.health().ready,
-    )
-    .await;
+    let met = eventually(Duration::from_secs(20), || async { !handle.health().ready });
+    assert!(met.await, "readiness turns false: not within 20 s");
     let unready_after = cut_at.elapsed();
     tokio::time::sleep(Duration::from_secs(10).saturating_sub(cut_at.elapsed())).await;
     let during = handled(&seen) - before;
     assert!(!handle.health().ready, "{:?}", handle.health());
     proxy.set_cut(false);
     let restored = Instant::now();
-    wait_for("ready again", Duration::from_secs(30), async || {
-        handle.health().ready
-    })
-    .await;
+    let met = eventually(Duration::from_secs(30), || async { handle.health().ready });
+    assert!(met.await, "ready again: not within 30 s");
     let ready_after = restored.elapsed();
-    wait_for(
-        "every id handled and the queue empty",
-        Duration::from_secs(120),
-        async || handled(&seen) == N && counts(&client, q.url()).await == (0, 0),
-    )
-    .await;
+    let met = eventually(Duration::from_secs(120), || async {
+        handled(&seen) == N && counts(&client, q.url()).await == (0, 0, 0)
+    });
+    assert!(
+        met.await,
+        "every id handled and the queue empty: not within 120 s"
+    );
     handle.shutdown();
     let report = task.await.unwrap();
     let seen = seen.lock().unwrap();

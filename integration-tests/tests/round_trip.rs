@@ -10,9 +10,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, QueueAttributeName};
+use weir_integration_tests::queues::send;
 use weir_integration_tests::unique_name;
 
 async fn create_pair(client: &Client) -> (String, String) {
@@ -58,29 +57,7 @@ async fn twenty_five_messages_round_trip_in_batches(client: Client) {
     let (url, dlq_url) = create_pair(&client).await;
 
     let sent: BTreeSet<String> = (0..25).map(|i| format!(r#"{{"order":{i}}}"#)).collect();
-    let bodies: Vec<&String> = sent.iter().collect();
-    for chunk in bodies.chunks(10) {
-        let entries = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(format!("m{i}"))
-                    .message_body(body.as_str())
-                    .build()
-                    .unwrap()
-            })
-            .collect::<Vec<_>>();
-        let out = client
-            .send_message_batch()
-            .queue_url(&url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
-        assert!(out.failed.is_empty(), "failed entries: {:?}", out.failed);
-        assert_eq!(out.successful.len(), chunk.len());
-    }
+    send(&client, &url, sent.iter().cloned()).await;
 
     let mut received = BTreeSet::new();
     let mut receives = 0;

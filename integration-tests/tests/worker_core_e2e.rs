@@ -11,18 +11,19 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tower::limit::ConcurrencyLimitLayer;
-use weir_integration_tests::localstack_client;
+use weir_integration_tests::queues::{FIFO, create_queue, drain, send, send_grouped};
 use weir_integration_tests::worker_kit::{
-    assert_accounted, create_queue, drain, run_until, send_grouped,
+    Attempts, assert_accounted, in_process_retries, run_until, transient_or_rejected,
 };
-use weir_middleware::{RateLimitLayer, RateLimiter, RetryLayer, TimeoutLayer, TraceLayer};
+use weir_integration_tests::{localstack_client, unique_name};
+use weir_middleware::{RateLimitLayer, RateLimiter, TimeoutLayer, TraceLayer};
 use weir_worker::{HandlerError, Message, Worker, dlq_attributes, handler_fn};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_rejected_message_near_the_size_limit_reaches_the_dlq_whole() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-core-big", false).await;
-    let dlq = create_queue(&client, "wk-core-big-dlq", false).await;
+    let q = create_queue(&client, &unique_name("wk-core-big"), &[]).await;
+    let dlq = create_queue(&client, &unique_name("wk-core-big-dlq"), &[]).await;
     // Near the queue's limit, whatever LocalStack's is (256 KiB or 1 MiB), with room
     // left for the weir.dlq.* attributes (closer to it, they are dropped: see weir-worker's
     // tests).
@@ -53,7 +54,7 @@ async fn a_rejected_message_near_the_size_limit_reaches_the_dlq_whole() {
     .await;
     assert_eq!(report.dead_lettered, 1, "{report:?}");
     assert_eq!(report.retried, 0);
-    let dead = drain(&client, dlq.url()).await;
+    let dead = drain(&client, dlq.url(), Duration::from_secs(1)).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(
         dead[0].body().map(str::len),
@@ -70,40 +71,20 @@ async fn a_rejected_message_near_the_size_limit_reaches_the_dlq_whole() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_recommended_stack_and_a_rate_limit_layer_compose_with_eight_pollers() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-core-stack", false).await;
-    let dlq = create_queue(&client, "wk-core-stack-dlq", false).await;
-    let items: Vec<(String, Option<&str>)> = (0..200).map(|i| (i.to_string(), None)).collect();
-    send_grouped(&client, q.url(), &items).await;
-    let calls = Arc::new(Mutex::new(HashMap::<u32, u32>::new()));
+    let q = create_queue(&client, &unique_name("wk-core-stack"), &[]).await;
+    let dlq = create_queue(&client, &unique_name("wk-core-stack-dlq"), &[]).await;
+    send(&client, q.url(), (0..200).map(|i| i.to_string())).await;
+    let calls = Attempts::default();
     let c = calls.clone();
     let worker = Worker::builder(q.clone())
         .layer(TraceLayer::new())
         .layer(TimeoutLayer::new("handler", Duration::from_secs(25)))
-        .layer(RetryLayer::new(
-            weir_middleware::InPlaceRetry::builder()
-                .max_attempts(3)
-                .min_delay(Duration::from_millis(10))
-                .build()
-                .unwrap(),
-        ))
+        .layer(in_process_retries())
         .layer(RateLimitLayer::new(RateLimiter::new(500.0, 5).unwrap()))
         .layer(ConcurrencyLimitLayer::new(16))
         .handler(handler_fn(move |m: Message<u32>| {
-            let c = c.clone();
-            async move {
-                let n = *m.body().unwrap();
-                let attempt = {
-                    let mut calls = c.lock().unwrap();
-                    let e = calls.entry(n).or_default();
-                    *e += 1;
-                    *e
-                };
-                match n % 4 {
-                    0 if attempt < 3 => Err(HandlerError::retry("transient")),
-                    1 => Err(HandlerError::reject("never valid")),
-                    _ => Ok(()),
-                }
-            }
+            let result = transient_or_rejected(&c, *m.body().unwrap());
+            async move { result }
         }))
         .concurrency(80)
         .pollers(8)
@@ -125,14 +106,19 @@ async fn the_recommended_stack_and_a_rate_limit_layer_compose_with_eight_pollers
     assert_eq!(report.dead_lettered, 50);
     assert_eq!(report.acked, 200);
     assert_accounted(&report);
-    assert_eq!(drain(&client, dlq.url()).await.len(), 50);
+    assert_eq!(
+        drain(&client, dlq.url(), Duration::from_secs(1))
+            .await
+            .len(),
+        50
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifo_order_holds_with_undecodable_messages() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-core-fifo", true).await;
-    let dlq = create_queue(&client, "wk-core-fifo-dlq", true).await;
+    let q = create_queue(&client, &unique_name("wk-core-fifo.fifo"), FIFO).await;
+    let dlq = create_queue(&client, &unique_name("wk-core-fifo-dlq.fifo"), FIFO).await;
     let mut items = Vec::new();
     for i in 0..6 {
         for g in ["a", "b", "c"] {
@@ -142,10 +128,10 @@ async fn fifo_order_holds_with_undecodable_messages() {
             } else {
                 i.to_string()
             };
-            items.push((body, Some(g)));
+            items.push((body, Some(g.to_owned())));
         }
     }
-    send_grouped(&client, q.url(), &items).await;
+    send_grouped(&client, q.url(), items).await;
     let log = Arc::new(Mutex::new(HashMap::<String, Vec<u32>>::new()));
     let l = log.clone();
     let worker = Worker::builder(q.clone())
@@ -175,5 +161,10 @@ async fn fifo_order_holds_with_undecodable_messages() {
     }
     assert_eq!(report.decode_failures, 6, "{report:?}");
     assert_eq!(report.dead_lettered, 6);
-    assert_eq!(drain(&client, dlq.url()).await.len(), 6);
+    assert_eq!(
+        drain(&client, dlq.url(), Duration::from_secs(1))
+            .await
+            .len(),
+        6
+    );
 }

@@ -9,32 +9,21 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use weir_integration_tests::localstack_client;
-use weir_integration_tests::worker_kit::{counts, create_queue, run_until, send};
+use weir_integration_tests::queues::{counts, create_queue, send};
+use weir_integration_tests::worker_kit::{Count, run_until};
+use weir_integration_tests::{eventually, localstack_client, unique_name};
 use weir_worker::{DeadLetter, HandlerError, Message, RetryPolicy, Worker, handler_fn};
-
-#[derive(Clone, Default)]
-struct Count(Arc<AtomicUsize>);
-impl Count {
-    fn inc(&self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
-    fn get(&self) -> usize {
-        self.0.load(Ordering::SeqCst)
-    }
-}
 
 #[tokio::test]
 async fn ack_retry_and_dead_letter() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-e2e", false).await;
-    let dlq = create_queue(&client, "wk-e2e-dlq", false).await;
+    let q = create_queue(&client, &unique_name("wk-e2e"), &[]).await;
+    let dlq = create_queue(&client, &unique_name("wk-e2e-dlq"), &[]).await;
     let bodies: Vec<String> = (0..30).map(|i| i.to_string()).collect();
-    send(&client, q.url(), &bodies).await;
+    send(&client, q.url(), bodies).await;
     let done = Count::default();
     let d = done.clone();
     let worker = Worker::builder(q.clone())
@@ -64,7 +53,7 @@ async fn ack_retry_and_dead_letter() {
     assert_eq!(report.retried, 5, "{report:?}");
     assert_eq!(report.dead_lettered, 1);
     assert_eq!(report.acked, 30);
-    assert_eq!(counts(&client, q.url()).await, (0, 0));
+    assert_eq!(counts(&client, q.url()).await, (0, 0, 0));
     let dead = client
         .receive_message()
         .queue_url(dlq.url())
@@ -87,9 +76,9 @@ async fn ack_retry_and_dead_letter() {
 #[tokio::test]
 async fn shutdown_releases_everything_unfinished() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-e2e-sd", false).await;
+    let q = create_queue(&client, &unique_name("wk-e2e-sd"), &[]).await;
     let bodies: Vec<String> = (0..40).map(|i| i.to_string()).collect();
-    send(&client, q.url(), &bodies).await;
+    send(&client, q.url(), bodies).await;
     let started = Count::default();
     let s = started.clone();
     let worker = Worker::builder(q.clone())
@@ -113,7 +102,7 @@ async fn shutdown_releases_everything_unfinished() {
         .build()
         .unwrap();
     let report = run_until(worker, Duration::from_secs(30), || started.get() >= 10).await;
-    let (visible, invisible) = counts(&client, q.url()).await;
+    let (visible, invisible, _) = counts(&client, q.url()).await;
     assert_eq!(invisible, 0, "nothing left in flight: {report:?}");
     assert_eq!(visible + report.acked, 40, "{report:?}");
     assert!(report.released_unfinished > 0, "{report:?}");
@@ -136,10 +125,10 @@ fn collect(
 #[tokio::test]
 async fn a_killed_worker_loses_nothing() {
     let client = localstack_client().await;
-    let q = create_queue(&client, "wk-e2e-kill", false).await;
+    let q = create_queue(&client, &unique_name("wk-e2e-kill"), &[]).await;
     const N: usize = 300;
     let ids: Vec<String> = (0..N).map(|i| format!("id-{i}")).collect();
-    send(&client, q.url(), &ids).await;
+    send(&client, q.url(), ids.clone()).await;
     let bin = env!("CARGO_BIN_EXE_weir-test-worker");
     let spawn = || {
         Command::new(bin)
@@ -154,14 +143,10 @@ async fn a_killed_worker_loses_nothing() {
     let mut first = spawn();
     let reader = collect(&mut first, first_seen.clone());
     // Let it work a while, then kill it mid-run.
-    let start = tokio::time::Instant::now();
-    while first_seen.lock().unwrap().len() < N / 3 {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "first worker made no progress"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let progress = eventually(Duration::from_secs(60), || async {
+        first_seen.lock().unwrap().len() >= N / 3
+    });
+    assert!(progress.await, "first worker made no progress");
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
     reader.join().unwrap();
@@ -172,25 +157,23 @@ async fn a_killed_worker_loses_nothing() {
     let mut second = spawn();
     let reader = collect(&mut second, second_seen.clone());
     let all: BTreeSet<String> = ids.iter().cloned().collect();
-    let start = tokio::time::Instant::now();
-    loop {
-        let handled: BTreeSet<String> = by_first
+    let handled = || -> BTreeSet<String> {
+        by_first
             .keys()
             .chain(second_seen.lock().unwrap().keys())
             .cloned()
-            .collect();
-        // Done when every id was handled and nothing is left in the queue (messages the
-        // first worker held reappear after their 3 s visibility timeout).
-        if handled == all && counts(&client, q.url()).await == (0, 0) {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "lost: {:?}",
-            all.difference(&handled).take(10).collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .collect()
+    };
+    // Done when every id was handled and nothing is left in the queue (messages the
+    // first worker held reappear after their 3 s visibility timeout).
+    let done = eventually(Duration::from_secs(90), || async {
+        handled() == all && counts(&client, q.url()).await == (0, 0, 0)
+    });
+    assert!(
+        done.await,
+        "lost: {:?}",
+        all.difference(&handled()).take(10).collect::<Vec<_>>()
+    );
     // Graceful stop of the second worker: close its stdin.
     drop(second.stdin.take());
     let status = second.wait().unwrap();

@@ -8,7 +8,7 @@ use weir_local::{FaultAction, FaultRule};
 use weir_sqs::Queue;
 use weir_worker::{HandlerError, Lease, Message, Worker, handler_fn};
 
-use crate::support::{Count, spawn, wait_for};
+use crate::support::{Count, eventually, spawn};
 
 fn counting_worker(q: &Queue, done: &Count, lease: Lease) -> Worker<u32> {
     let d = done.clone();
@@ -35,8 +35,8 @@ async fn a_delete_outage_keeps_the_lease_and_clears_readiness(env) {
     );
     let done = Count::default();
     let (handle, task) = spawn(counting_worker(&q, &done, Lease::new()));
-    wait_for(Duration::from_secs(10), || done.get() == 10).await;
-    wait_for(Duration::from_secs(10), || !handle.health().ready).await;
+    assert!(eventually(Duration::from_secs(10), || async { done.get() == 10 }).await);
+    assert!(eventually(Duration::from_secs(10), || async { !handle.health().ready }).await);
     // 30 s of failing deletes: six times the visibility timeout, and far beyond the
     // old 0.7 s of retries. The leases keep the messages invisible meanwhile.
     tokio::time::sleep(Duration::from_secs(30)).await;
@@ -45,7 +45,7 @@ async fn a_delete_outage_keeps_the_lease_and_clears_readiness(env) {
     assert_eq!(health.in_flight, 10, "{health:?}");
     assert_eq!(done.get(), 10, "no message was delivered again");
     env.local.faults().clear();
-    wait_for(Duration::from_secs(30), || handle.health().in_flight == 0).await;
+    assert!(eventually(Duration::from_secs(30), || async { handle.health().in_flight == 0 }).await);
     assert!(handle.health().ready, "ready again once a delete succeeds");
     handle.shutdown();
     let report = task.await.unwrap();
@@ -69,8 +69,8 @@ async fn a_slow_delete_is_covered_by_the_lease(env) {
     );
     let done = Count::default();
     let (handle, task) = spawn(counting_worker(&q, &done, Lease::new()));
-    wait_for(Duration::from_secs(10), || done.get() == 1).await;
-    wait_for(Duration::from_secs(30), || handle.health().in_flight == 0).await;
+    assert!(eventually(Duration::from_secs(10), || async { done.get() == 1 }).await);
+    assert!(eventually(Duration::from_secs(30), || async { handle.health().in_flight == 0 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(done.get(), 1, "delivered once");
@@ -94,10 +94,7 @@ async fn a_delete_after_the_visibility_timeout_is_a_possible_duplicate(env) {
     );
     let done = Count::default();
     let (handle, task) = spawn(counting_worker(&q, &done, Lease::disabled()));
-    wait_for(Duration::from_secs(30), || {
-        done.get() == 2 && handle.health().in_flight == 0
-    })
-    .await;
+    assert!(eventually(Duration::from_secs(30), || async { done.get() == 2 && handle.health().in_flight == 0 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.possible_duplicates, 1, "{report:?}");
@@ -115,7 +112,7 @@ async fn shutdown_gives_failing_deletes_a_bounded_number_of_attempts(env) {
     );
     let done = Count::default();
     let (handle, task) = spawn(counting_worker(&q, &done, Lease::new()));
-    wait_for(Duration::from_secs(10), || done.get() == 5).await;
+    assert!(eventually(Duration::from_secs(10), || async { done.get() == 5 }).await);
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(
         handle.health().in_flight,

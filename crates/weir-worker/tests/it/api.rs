@@ -11,7 +11,7 @@ use weir_worker::{
     dlq_attributes, handler_fn, handler_service,
 };
 
-use crate::support::{Count, assert_accounted, attrs_of, env, run_until_done};
+use crate::support::{Count, assert_accounted, attrs_of, env, run_until};
 
 fn noop() -> weir_worker::HandlerFn<
     impl FnMut(Message<u32>) -> std::future::Ready<Result<(), HandlerError>> + Clone,
@@ -99,7 +99,7 @@ async fn a_struct_handler_runs(env) {
         .build()
         .unwrap();
     let s = sum.clone();
-    let report = run_until_done(worker, Duration::from_secs(30), move || {
+    let report = run_until(worker, Duration::from_secs(30), move || {
         *s.lock().unwrap() == 55
     })
     .await;
@@ -181,7 +181,7 @@ async fn the_router_dispatches_by_type_tag(env) {
         .dead_letter(&dlq)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(30), || calls.get() == 3).await;
+    let report = run_until(worker, Duration::from_secs(30), || calls.get() == 3).await;
     let mut seen = seen.lock().unwrap().clone();
     seen.sort_unstable();
     assert_eq!(seen, vec![("cancelled", 2), ("placed", 1)]);
@@ -213,7 +213,7 @@ async fn the_router_fallback_takes_untagged_messages(env) {
         }));
     let worker = Worker::builder(q.clone()).handler(router).build().unwrap();
     let g = got.clone();
-    let report = run_until_done(worker, Duration::from_secs(30), move || {
+    let report = run_until(worker, Duration::from_secs(30), move || {
         g.lock().unwrap().len() == 1
     })
     .await;
@@ -271,7 +271,7 @@ async fn seen_by_worker(
     }
     let worker = builder.build().unwrap();
     let s = seen.clone();
-    run_until_done(worker, Duration::from_secs(30), move || {
+    run_until(worker, Duration::from_secs(30), move || {
         s.lock()
             .unwrap()
             .as_ref()

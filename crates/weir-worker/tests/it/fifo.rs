@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weir_worker::{AckBatching, HandlerError, Message, RetryPolicy, Worker, handler_fn};
 
-use crate::support::{assert_accounted, run_until_done};
+use crate::support::{assert_accounted, run_until};
 
 #[derive(Default)]
 struct Log {
@@ -63,7 +63,7 @@ async fn order_holds_per_group_under_failures_with_many_groups(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(1)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(600), || {
+    let report = run_until(worker, Duration::from_secs(600), || {
         log.lock()
             .unwrap()
             .done
@@ -114,7 +114,7 @@ async fn a_failure_releases_the_rest_of_its_group(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(2)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(120), || {
+    let report = run_until(worker, Duration::from_secs(120), || {
         order.lock().unwrap().len() == 5
     })
     .await;
@@ -147,7 +147,7 @@ async fn fifo_acks_are_not_delayed(env) {
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();
-    let report = run_until_done(worker, Duration::from_secs(120), || {
+    let report = run_until(worker, Duration::from_secs(120), || {
         order.lock().unwrap().len() == 30
     })
     .await;
@@ -189,7 +189,7 @@ async fn a_lost_receive_response_is_recovered_by_its_attempt_id(env) {
         .build()
         .unwrap();
     let start = tokio::time::Instant::now();
-    let report = run_until_done(worker, Duration::from_secs(600), || {
+    let report = run_until(worker, Duration::from_secs(600), || {
         order.lock().unwrap().len() >= 10
     })
     .await;
@@ -238,7 +238,7 @@ async fn order_holds_with_undecodable_messages_in_a_group(env) {
         .concurrency(20)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || {
+    let report = run_until(worker, Duration::from_secs(60), || {
         log.lock().unwrap().done.values().map(Vec::len).sum::<usize>() == 12
     })
     .await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use weir_worker::{HandlerError, Message, RateLimiter, Worker, handler_fn};
 
-use crate::support::{Count, assert_accounted, run_until_done, spawn, wait_for};
+use crate::support::{Count, assert_accounted, eventually, run_until, spawn};
 
 worker_test! {
 async fn concurrency_is_never_exceeded(env) {
@@ -81,7 +81,7 @@ async fn the_rate_limit_is_respected(env) {
         .build()
         .unwrap();
     let start = Instant::now();
-    let report = run_until_done(worker, Duration::from_secs(60), || {
+    let report = run_until(worker, Duration::from_secs(60), || {
         times.lock().unwrap().len() == 100
     })
     .await;
@@ -126,7 +126,7 @@ async fn two_workers_share_one_limiter(env) {
     let start = Instant::now();
     let (h1, t1) = spawn(mk(q1));
     let (h2, t2) = spawn(mk(q2));
-    wait_for(Duration::from_secs(60), || done.get() == 100).await;
+    assert!(eventually(Duration::from_secs(60), || async { done.get() == 100 }).await);
     let took = start.elapsed();
     h1.shutdown();
     h2.shutdown();
@@ -154,9 +154,9 @@ async fn pause_stops_polling_and_health_reports_it(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(5), || handle.health().live).await;
+    assert!(eventually(Duration::from_secs(5), || async { handle.health().live }).await);
     env.send(&q, ["1".to_owned()]).await;
-    wait_for(Duration::from_secs(30), || done.get() == 1).await;
+    assert!(eventually(Duration::from_secs(30), || async { done.get() == 1 }).await);
     let health = handle.health();
     assert!(
         health.ready && health.last_successful_poll.is_some(),
@@ -171,7 +171,7 @@ async fn pause_stops_polling_and_health_reports_it(env) {
     assert_eq!(done.get(), before, "nothing is received while paused");
     assert!(!handle.health().ready && handle.health().paused);
     handle.resume();
-    wait_for(Duration::from_secs(30), || done.get() == 3).await;
+    assert!(eventually(Duration::from_secs(30), || async { done.get() == 3 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.acked, 3);
@@ -260,7 +260,7 @@ async fn a_service_that_is_not_always_ready_gets_every_message_in_turn(env) {
         .build()
         .unwrap();
     let d = done.clone();
-    let report = run_until_done(worker, Duration::from_secs(120), move || d.get() == 500).await;
+    let report = run_until(worker, Duration::from_secs(120), move || d.get() == 500).await;
     assert_eq!(
         peak.load(Ordering::SeqCst),
         3,

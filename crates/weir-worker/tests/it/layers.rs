@@ -2,27 +2,18 @@
 //! handler, the one classification decides what a failure means, the message's token
 //! reaches layers and spawned tasks, and permit-reserving layers hold with many pollers.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tower::limit::ConcurrencyLimitLayer;
-use weir_middleware::{
-    InPlaceRetry, RateLimitLayer, RateLimiter, RetryLayer, TimeoutLayer, TraceLayer,
-};
+use weir_middleware::{RateLimitLayer, RateLimiter, TimeoutLayer, TraceLayer};
 use weir_worker::{HandlerError, Message, Worker, dlq_attributes, handler_fn};
 
-use crate::support::{Count, assert_accounted, attrs_of, run_until_done, spawn, wait_for};
-
-fn in_process_retries() -> RetryLayer {
-    RetryLayer::new(
-        InPlaceRetry::builder()
-            .max_attempts(3)
-            .min_delay(Duration::from_millis(10))
-            .build()
-            .unwrap(),
-    )
-}
+use crate::support::{
+    Attempts, Count, assert_accounted, attrs_of, eventually, in_process_retries, run_until, spawn,
+    transient_or_rejected,
+};
 
 worker_test! {
 /// The stack weir-middleware's docs recommend, around a worker handler: transient
@@ -32,7 +23,7 @@ async fn the_recommended_stack_composes_around_a_handler(env) {
     let dlq = env.queue("stack-dlq", &[]).await;
     let q = env.queue("stack", &[]).await;
     env.send(&q, (0..20).map(|i| i.to_string())).await;
-    let calls = Arc::new(Mutex::new(std::collections::HashMap::<u32, u32>::new()));
+    let calls = Attempts::default();
     let c = calls.clone();
     let worker = Worker::builder(q.clone())
         .layer(TraceLayer::new())
@@ -40,26 +31,13 @@ async fn the_recommended_stack_composes_around_a_handler(env) {
         .layer(in_process_retries())
         .layer(ConcurrencyLimitLayer::new(4))
         .handler(handler_fn(move |m: Message<u32>| {
-            let c = c.clone();
-            async move {
-                let n = *m.body().unwrap();
-                let attempt = {
-                    let mut calls = c.lock().unwrap();
-                    let e = calls.entry(n).or_default();
-                    *e += 1;
-                    *e
-                };
-                match n % 4 {
-                    0 if attempt < 3 => Err(HandlerError::retry("transient")),
-                    1 => Err(HandlerError::reject("never valid")),
-                    _ => Ok(()),
-                }
-            }
+            let result = transient_or_rejected(&c, *m.body().unwrap());
+            async move { result }
         }))
         .dead_letter(&dlq)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || {
+    let report = run_until(worker, Duration::from_secs(60), || {
         let calls = calls.lock().unwrap();
         calls.len() == 20 && calls.iter().filter(|(n, _)| *n % 4 == 0).all(|(_, a)| *a == 3)
     })
@@ -103,8 +81,8 @@ async fn a_non_retryable_sqs_error_in_a_handler_is_a_reject(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(30), || calls.get() == 1).await;
-    wait_for(Duration::from_secs(30), || handle.health().in_flight == 0).await;
+    assert!(eventually(Duration::from_secs(30), || async { calls.get() == 1 }).await);
+    assert!(eventually(Duration::from_secs(30), || async { handle.health().in_flight == 0 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!((report.received, report.retried, report.dead_lettered), (1, 0, 1), "{report:?}");
@@ -142,7 +120,7 @@ async fn a_timeout_layer_cancels_the_messages_token(env) {
         .retry_policy(weir_worker::RetryPolicy::fixed(Duration::from_secs(1)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(30), || stopped.get() == 1).await;
+    let report = run_until(worker, Duration::from_secs(30), || stopped.get() == 1).await;
     assert_eq!(stopped.get(), 1, "the spawned task saw the timeout");
     assert_eq!(report.retried, 1, "{report:?}");
 }
@@ -180,7 +158,7 @@ async fn buffer_and_load_shed_compose(env) {
         .concurrency(20)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(30), || done.get() == 30).await;
+    let report = run_until(worker, Duration::from_secs(30), || done.get() == 30).await;
     assert_eq!(report.acked, 30, "{report:?}");
     assert_eq!(report.panics, 0);
 }
@@ -214,7 +192,7 @@ async fn permit_reserving_layers_hold_with_many_pollers(env) {
         .pollers(8)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(120), || done.get() == 300).await;
+    let report = run_until(worker, Duration::from_secs(120), || done.get() == 300).await;
     assert_eq!(report.panics, 0, "{report:?}");
     assert_eq!(peak.load(Ordering::SeqCst), 3, "the limit held and was used");
     assert_eq!(report.acked, 300);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use weir_worker::{HandlerError, Lease, Message, Worker, current_cancellation, handler_fn};
 
-use crate::support::{Count, assert_accounted, run_until_done, spawn, wait_for};
+use crate::support::{Count, assert_accounted, eventually, run_until, spawn};
 
 /// Counts the drop of the handler's future.
 struct OnDrop(Count);
@@ -111,7 +111,7 @@ async fn a_refused_extension_cancels_the_handler(env) {
         .concurrency(1)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(120), || dropped.get() == 1).await;
+    let report = run_until(worker, Duration::from_secs(120), || dropped.get() == 1).await;
     assert_eq!(saw_token.get(), 1, "the handler's token fired");
     assert_eq!(report.leases_lost, 1);
     assert_eq!(report.acked, 0);
@@ -148,7 +148,7 @@ async fn a_lease_ends_at_its_maximum_length(env) {
         .unwrap();
     let start = tokio::time::Instant::now();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(120), || acked.get() == 1).await;
+    assert!(eventually(Duration::from_secs(120), || async { acked.get() == 1 }).await);
     let took = start.elapsed();
     handle.shutdown();
     let report = task.await.unwrap();
@@ -227,14 +227,14 @@ async fn prefetched_messages_keep_their_lease_while_they_wait(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || handle.health().in_flight == 5).await;
+    assert!(eventually(Duration::from_secs(10), || async { handle.health().in_flight == 5 }).await);
     for _ in 0..env.pick(12, 4) {
         tokio::time::sleep(env.pick(Duration::from_secs(10), Duration::from_secs(1))).await;
         let (visible, invisible, _) = env.counts(q.url()).await;
         assert_eq!((visible, invisible), (0, 5), "still held while waiting");
     }
     open.send_replace(true);
-    wait_for(Duration::from_secs(10), || done.get() == 5).await;
+    assert!(eventually(Duration::from_secs(10), || async { done.get() == 5 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.acked, 5);

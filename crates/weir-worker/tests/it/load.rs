@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{assert_accounted, run_until_done};
+use crate::support::{assert_accounted, run_until};
 
 /// 100 000 by default, the size the worker issue asks for (about 30–60 s in a debug
 /// build on 2 cores); `WEIR_LOAD_N` overrides it.
@@ -40,7 +40,7 @@ async fn a_long_run_acks_each_message_exactly_once(env) {
         .pollers(16)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(3600), || {
+    let report = run_until(worker, Duration::from_secs(3600), || {
         seen.lock().unwrap().0.len() == n
     })
     .await;

@@ -10,7 +10,7 @@ use weir_worker::{
     DeadLetter, HandlerError, Message, RetryPolicy, Worker, dlq_attributes, handler_fn,
 };
 
-use crate::support::{Count, assert_accounted, attrs_of, run_until_done};
+use crate::support::{Count, assert_accounted, attrs_of, run_until};
 
 worker_test! {
 async fn ok_messages_are_acked_in_batches(env) {
@@ -29,7 +29,7 @@ async fn ok_messages_are_acked_in_batches(env) {
         .concurrency(20)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || seen.get() == 95).await;
+    let report = run_until(worker, Duration::from_secs(60), || seen.get() == 95).await;
     assert_eq!(report.received, 95);
     assert_eq!(report.acked, 95);
     assert_eq!(report.succeeded, 95);
@@ -62,7 +62,7 @@ async fn retry_waits_for_the_policy_backoff(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(7)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || {
+    let report = run_until(worker, Duration::from_secs(60), || {
         times.lock().unwrap().len() == 2
     })
     .await;
@@ -106,7 +106,7 @@ async fn retry_after_and_plain_errors_are_honoured(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(1)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(300), || {
+    let report = run_until(worker, Duration::from_secs(300), || {
         times.lock().unwrap().len() == 4
     })
     .await;
@@ -154,7 +154,7 @@ async fn reject_goes_to_the_dlq_with_its_reason_then_is_deleted(env) {
         .dead_letter(&dlq)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || calls.get() == 2).await;
+    let report = run_until(worker, Duration::from_secs(60), || calls.get() == 2).await;
     assert_eq!(report.dead_lettered, 1);
     assert_eq!(
         report.acked, 2,
@@ -191,7 +191,7 @@ async fn undecodable_bodies_go_to_the_dlq_without_calling_the_handler(env) {
         .dead_letter(DeadLetter::new(dlq.url()))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || calls.get() == 1).await;
+    let report = run_until(worker, Duration::from_secs(60), || calls.get() == 1).await;
     let dead = env.drain(dlq.url()).await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].body(), Some("not a number"));
@@ -223,7 +223,7 @@ async fn max_attempts_dead_letters_with_the_count(env) {
         .dead_letter(&dlq)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || calls.get() == 3).await;
+    let report = run_until(worker, Duration::from_secs(60), || calls.get() == 3).await;
     let dead = env.drain(dlq.url()).await;
     assert_eq!(dead.len(), 1);
     let attrs = attrs_of(&dead[0]);
@@ -261,7 +261,7 @@ async fn without_a_dlq_the_redrive_policy_is_the_safety_net(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(1)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || calls.get() == 2).await;
+    let report = run_until(worker, Duration::from_secs(60), || calls.get() == 2).await;
     // Without a DLQ a reject is a retry; the queue's redrive moved it after 2 receives.
     assert_eq!(report.dead_lettered, 0);
     assert_eq!(report.retried, 2);
@@ -292,7 +292,7 @@ async fn a_failing_dlq_send_leaves_the_message_in_the_queue(env) {
         .dead_letter(DeadLetter::new(missing))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || calls.get() == 1).await;
+    let report = run_until(worker, Duration::from_secs(60), || calls.get() == 1).await;
     assert_eq!(report.dead_lettered, 0);
     assert_eq!(report.acked, 0, "never deleted before the DLQ has it");
     assert_eq!(report.retried, 1);
@@ -322,7 +322,7 @@ async fn a_panicking_handler_is_retried_and_the_worker_goes_on(env) {
         .retry_policy(RetryPolicy::fixed(Duration::from_secs(2)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(60), || ok.get() == 10).await;
+    let report = run_until(worker, Duration::from_secs(60), || ok.get() == 10).await;
     assert_eq!(report.panics, 4);
     assert_eq!(report.retried, 4);
     assert_eq!(report.acked, 10);
@@ -359,7 +359,7 @@ async fn a_rejected_message_near_one_mib_reaches_the_dlq(env) {
         .dead_letter(&dlq)
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(30), || calls.get() >= 1).await;
+    let report = run_until(worker, Duration::from_secs(30), || calls.get() >= 1).await;
     assert_eq!(calls.get(), 1, "handled once, not retried: {report:?}");
     assert_eq!(report.dead_lettered, 1, "{report:?}");
     assert_eq!(report.retried, 0);

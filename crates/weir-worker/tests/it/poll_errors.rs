@@ -5,7 +5,7 @@ use std::time::Duration;
 use weir_sqs::{Queue, QueueAttributes};
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{Count, spawn, wait_for};
+use crate::support::{Count, eventually, spawn};
 
 worker_test! {
 async fn failing_polls_back_off_and_recover(env) {
@@ -37,7 +37,7 @@ async fn failing_polls_back_off_and_recover(env) {
     let real = env.queue("later", &[]).await;
     assert_eq!(real.url(), url);
     env.send(&real, ["1".to_owned()]).await;
-    wait_for(Duration::from_secs(30), || done.get() == 1).await;
+    assert!(eventually(Duration::from_secs(30), || async { done.get() == 1 }).await);
     assert!(handle.health().ready);
     handle.shutdown();
     let report = task.await.unwrap();
@@ -84,7 +84,7 @@ async fn server_errors_throttling_and_resets_are_survived(env) {
     let (handle, task) = spawn(worker);
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(!handle.health().ready, "not ready while receives fail");
-    wait_for(Duration::from_secs(300), || done.get() == 20).await;
+    assert!(eventually(Duration::from_secs(300), || async { done.get() == 20 }).await);
     assert!(handle.health().ready);
     handle.shutdown();
     let report = task.await.unwrap();
@@ -116,9 +116,9 @@ async fn failed_deletes_are_retried(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(60), || done.get() == 30).await;
+    assert!(eventually(Duration::from_secs(60), || async { done.get() == 30 }).await);
     // Let the retried deletes go through before stopping.
-    wait_for(Duration::from_secs(60), || handle.health().in_flight == 0).await;
+    assert!(eventually(Duration::from_secs(60), || async { handle.health().in_flight == 0 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.acked, 30, "{report:?}");

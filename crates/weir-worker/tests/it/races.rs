@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use weir_local::{FaultAction, FaultRule};
 use weir_worker::{HandlerError, Lease, Message, Worker, handler_fn};
 
-use crate::support::{Count, OnDrop, assert_accounted, run_until_done, spawn, wait_for};
+use crate::support::{Count, OnDrop, assert_accounted, eventually, run_until, spawn};
 
 /// The first `ChangeMessageVisibilityBatch` (the lease's first extension) lands 2 s
 /// after it is sent.
@@ -47,7 +47,7 @@ async fn an_extension_in_flight_never_undoes_a_retry(env) {
         .lease(Lease::new().threshold(Duration::from_millis(9_500)))
         .build()
         .unwrap();
-    let report = run_until_done(worker, Duration::from_secs(30), || seen.lock().unwrap().len() == 2).await;
+    let report = run_until(worker, Duration::from_secs(30), || seen.lock().unwrap().len() == 2).await;
     let seen = seen.lock().unwrap().clone();
     let gap = seen[1] - seen[0];
     // Landed at 2 s, then 1 s of backoff; an extension landing after the retry would
@@ -92,7 +92,7 @@ async fn an_extension_in_flight_never_undoes_a_release_at_shutdown(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || handle.health().in_flight == 5).await;
+    assert!(eventually(Duration::from_secs(10), || async { handle.health().in_flight == 5 }).await);
     // The extension is in flight (landing 2 s after it was sent).
     tokio::time::sleep(Duration::from_millis(300)).await;
     handle.shutdown();
@@ -125,13 +125,13 @@ async fn the_deadline_counts_from_the_receive_returning(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(5), || handle.health().live).await;
+    assert!(eventually(Duration::from_secs(5), || async { handle.health().live }).await);
     // The long poll is in flight; the message arrives 4 s in (past the 3 s visibility
     // counted from when the poll was sent).
     tokio::time::sleep(Duration::from_secs(4)).await;
     env.send(&q, ["1".to_owned()]).await;
-    wait_for(Duration::from_secs(30), || done.get() == 1).await;
-    wait_for(Duration::from_secs(10), || handle.health().in_flight == 0).await;
+    assert!(eventually(Duration::from_secs(30), || async { done.get() == 1 }).await);
+    assert!(eventually(Duration::from_secs(10), || async { handle.health().in_flight == 0 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.leases_lost, 0, "{report:?}");
@@ -165,18 +165,18 @@ async fn dropping_the_run_future_stops_every_task(env) {
         .build()
         .unwrap();
     let (_handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || started.get() == 3).await;
-    wait_for(Duration::from_secs(10), || requests.of("ChangeMessageVisibilityBatch") >= 1).await;
+    assert!(eventually(Duration::from_secs(10), || async { started.get() == 3 }).await);
+    assert!(eventually(Duration::from_secs(10), || async { requests.get("ChangeMessageVisibilityBatch") >= 1 }).await);
     task.abort();
     assert!(task.await.unwrap_err().is_cancelled());
-    wait_for(Duration::from_secs(5), || dropped.get() == 3).await;
+    assert!(eventually(Duration::from_secs(5), || async { dropped.get() == 3 }).await);
     let (extensions, receives) = (
-        requests.of("ChangeMessageVisibilityBatch"),
-        requests.of("ReceiveMessage"),
+        requests.get("ChangeMessageVisibilityBatch"),
+        requests.get("ReceiveMessage"),
     );
     tokio::time::sleep(Duration::from_secs(6)).await;
-    assert_eq!(requests.of("ChangeMessageVisibilityBatch"), extensions, "no lease is extended");
-    assert_eq!(requests.of("ReceiveMessage"), receives, "nothing is received");
+    assert_eq!(requests.get("ChangeMessageVisibilityBatch"), extensions, "no lease is extended");
+    assert_eq!(requests.get("ReceiveMessage"), receives, "nothing is received");
     assert_eq!(env.counts(base.url()).await, (3, 0, 0), "back after their visibility timeout");
 }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use weir_worker::{HandlerError, Message, Worker, handler_fn};
 
-use crate::support::{Count, Env, assert_accounted, spawn, wait_for};
+use crate::support::{Count, Env, assert_accounted, eventually, spawn};
 
 /// After shutdown: nothing in flight, and every message either acked (seen by the
 /// handler) or back in the queue.
@@ -49,7 +49,7 @@ async fn prefetched_messages_are_released(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || handle.health().in_flight == 20).await;
+    assert!(eventually(Duration::from_secs(10), || async { handle.health().in_flight == 20 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.received, 20);
@@ -79,7 +79,7 @@ async fn running_handlers_finish_within_the_timeout_and_acks_are_flushed(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || started.get() == 10).await;
+    assert!(eventually(Duration::from_secs(10), || async { started.get() == 10 }).await);
     handle.shutdown();
     let report = task.await.unwrap();
     assert_eq!(report.finished_in_shutdown, 10, "{report:?}");
@@ -118,7 +118,7 @@ async fn handlers_past_the_timeout_are_cancelled_and_released(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(10), || started.get() == 5).await;
+    assert!(eventually(Duration::from_secs(10), || async { started.get() == 5 }).await);
     let t0 = tokio::time::Instant::now();
     handle.shutdown();
     let report = task.await.unwrap();
@@ -161,7 +161,7 @@ async fn shutdown_during_an_idle_long_poll(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(5), || handle.health().live).await;
+    assert!(eventually(Duration::from_secs(5), || async { handle.health().live }).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     let t0 = tokio::time::Instant::now();
     handle.shutdown();
@@ -183,7 +183,7 @@ async fn a_long_poll_completing_during_the_grace_period_is_released(env) {
         .build()
         .unwrap();
     let (handle, task) = spawn(worker);
-    wait_for(Duration::from_secs(5), || handle.health().live).await;
+    assert!(eventually(Duration::from_secs(5), || async { handle.health().live }).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
     handle.shutdown();
     // A message arrives while the poll is in its grace period.

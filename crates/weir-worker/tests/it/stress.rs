@@ -9,7 +9,7 @@ use tower::limit::ConcurrencyLimitLayer;
 use weir_middleware::{RetryLayer, TimeoutLayer, TraceLayer};
 use weir_worker::{HandlerError, Message, RetryPolicy, Worker, handler_fn};
 
-use crate::support::{Env, assert_accounted, run_until_done};
+use crate::support::{Env, assert_accounted, run_until};
 
 const MESSAGES: usize = 50_000;
 
@@ -107,7 +107,7 @@ async fn fifty_thousand_messages_through_a_layered_handler() {
         .build()
         .unwrap();
     let expected_ok = MESSAGES - MESSAGES / 10;
-    let report = run_until_done(worker, Duration::from_secs(300), || {
+    let report = run_until(worker, Duration::from_secs(300), || {
         done.iter()
             .map(|d| usize::from(d.load(Ordering::Relaxed)))
             .sum::<usize>()
