@@ -5,33 +5,22 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
 
 /// The SQS client every integration test uses: the in-process SQS, or LocalStack when
-/// `WEIR_SQS_TEST_TARGET=localstack`.
-pub fn client() -> Client {
-    if !in_process() {
-        return localstack_client();
+/// `WEIR_SQS_TEST_TARGET=localstack` (then a LocalStack that does not answer fails the
+/// test, saying how to start it). The tests run on a paused clock, so the LocalStack
+/// client is the one built without the SDK's timers.
+pub async fn client() -> Client {
+    if in_process() {
+        weir_local::LocalSqs::new().client()
+    } else {
+        weir_integration_tests::localstack_client_for_paused_clock().await
     }
-    weir_local::LocalSqs::new().client()
 }
 
 /// Whether the tests run on the in-process SQS (where paused time covers the calls too).
 pub fn in_process() -> bool {
     std::env::var("WEIR_SQS_TEST_TARGET").map_or(true, |v| v != "localstack")
-}
-
-/// A client for LocalStack at `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`).
-pub fn localstack_client() -> Client {
-    let endpoint =
-        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".to_owned());
-    let conf = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "weir-tests"))
-        .endpoint_url(endpoint)
-        .build();
-    Client::from_conf(conf)
 }
 
 /// A queue name no other test (or earlier run) uses.
@@ -62,13 +51,6 @@ pub async fn create_fifo(client: &Client, name: &str, content_dedup: bool) -> St
         .expect("create fifo queue")
         .queue_url
         .expect("queue url")
-}
-
-pub use weir_sqs::RequestCounter;
-
-/// The same client, counting its requests.
-pub fn counting(client: &Client) -> (Client, RequestCounter) {
-    RequestCounter::attach(client)
 }
 
 /// An HTTP client that answers from the in-process SQS after `delay` (tokio time), to

@@ -2,10 +2,11 @@ use std::time::Duration;
 
 use weir_sqs::{BatchingProducer, Consumer, Producer, Queue, ReceiveOptions};
 
-use crate::support::{client, counting, create_queue, unique};
+use crate::support::{client, create_queue, unique};
+use weir_sqs::RequestCounter;
 
-async fn setup() -> (Queue, crate::support::RequestCounter) {
-    let (client, counter) = counting(&client());
+async fn setup() -> (Queue, RequestCounter) {
+    let (client, counter) = RequestCounter::attach(&client().await);
     let name = unique("batching");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -154,7 +155,7 @@ async fn a_full_buffer_pushes_back_on_the_caller() {
     let name = unique("backpressure");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
-    let (client, counter) = counting(q.client());
+    let (client, counter) = RequestCounter::attach(q.client());
     let q = Queue::with_attributes(client, q.url(), q.attributes().clone());
     let batching = BatchingProducer::builder(Producer::<u32>::new(q))
         .buffer(5)
@@ -185,7 +186,7 @@ async fn a_full_buffer_pushes_back_on_the_caller() {
 
 #[tokio::test(start_paused = true)]
 async fn fifo_order_is_kept_through_the_buffer() {
-    let client = client();
+    let client = client().await;
     let name = format!("{}.fifo", unique("batching-fifo"));
     crate::support::create_fifo(&client, &name, true).await;
     let q = Queue::open(&client, &name).await.unwrap();

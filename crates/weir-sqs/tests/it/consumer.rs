@@ -11,7 +11,7 @@ struct Order {
 }
 
 async fn queue_with(bodies: &[&str]) -> (aws_sdk_sqs::Client, Queue) {
-    let client = client();
+    let client = client().await;
     let name = unique("consume");
     let url = create_queue(&client, &name).await;
     for b in bodies {
@@ -167,7 +167,7 @@ async fn receive_options_are_checked_first() {
 
 #[tokio::test(start_paused = true)]
 async fn fifo_receive_attempt_id_returns_the_same_messages() {
-    let client = client();
+    let client = client().await;
     let name = format!("{}.fifo", unique("attempt"));
     crate::support::create_fifo(&client, &name, true).await;
     let q = Queue::open(&client, &name).await.unwrap();

@@ -4,7 +4,8 @@ use serde::{Deserialize, Serialize};
 use weir_sqs::codec::TaggedJson;
 use weir_sqs::{AttributeValue, Consumer, Error, Producer, Queue, ReceiveOptions, SendOptions};
 
-use crate::support::{client, counting, create_fifo, create_queue, unique};
+use crate::support::{client, create_fifo, create_queue, unique};
+use weir_sqs::RequestCounter;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Order {
@@ -41,7 +42,7 @@ where
 
 #[tokio::test(start_paused = true)]
 async fn send_and_receive_with_attributes_and_traceparent() {
-    let client = client();
+    let client = client().await;
     let name = unique("send");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -70,7 +71,7 @@ async fn send_and_receive_with_attributes_and_traceparent() {
 
 #[tokio::test(start_paused = true)]
 async fn send_batch_uses_one_call_per_ten() {
-    let (client, counter) = counting(&client());
+    let (client, counter) = RequestCounter::attach(&client().await);
     let name = unique("batch");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -91,7 +92,7 @@ async fn send_batch_uses_one_call_per_ten() {
 #[tokio::test(start_paused = true)]
 async fn send_batch_splits_by_size() {
     use aws_sdk_sqs::types::QueueAttributeName as A;
-    let (client, counter) = counting(&client());
+    let (client, counter) = RequestCounter::attach(&client().await);
     let name = unique("batch-size");
     client
         .create_queue()
@@ -116,7 +117,7 @@ async fn send_batch_splits_by_size() {
 
 #[tokio::test(start_paused = true)]
 async fn invalid_messages_fail_alone_before_the_network() {
-    let (client, counter) = counting(&client());
+    let (client, counter) = RequestCounter::attach(&client().await);
     let name = unique("batch-invalid");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -170,7 +171,7 @@ async fn invalid_messages_fail_alone_before_the_network() {
 
 #[tokio::test(start_paused = true)]
 async fn delayed_send_is_not_visible_at_once() {
-    let client = client();
+    let client = client().await;
     let name = unique("delay");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -193,7 +194,7 @@ async fn delayed_send_is_not_visible_at_once() {
 
 #[tokio::test(start_paused = true)]
 async fn fifo_rules_and_order() {
-    let client = client();
+    let client = client().await;
     let name = format!("{}.fifo", unique("fifo-send"));
     create_fifo(&client, &name, false).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -234,7 +235,7 @@ enum Event {
 
 #[tokio::test(start_paused = true)]
 async fn type_tags_route_several_types_on_one_queue() {
-    let client = client();
+    let client = client().await;
     let name = unique("tagged");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();

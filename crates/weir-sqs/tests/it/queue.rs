@@ -6,7 +6,7 @@ use crate::support::{client, create_fifo, create_queue, unique};
 
 #[tokio::test(start_paused = true)]
 async fn opens_by_name_url_and_arn() {
-    let client = client();
+    let client = client().await;
     let name = unique("open");
     let url = create_queue(&client, &name).await;
 
@@ -29,7 +29,7 @@ async fn opens_by_name_url_and_arn() {
 
 #[tokio::test(start_paused = true)]
 async fn fifo_attributes_are_cached() {
-    let client = client();
+    let client = client().await;
     let name = format!("{}.fifo", unique("fifo-attrs"));
     create_fifo(&client, &name, true).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -39,7 +39,7 @@ async fn fifo_attributes_are_cached() {
 
 #[tokio::test(start_paused = true)]
 async fn missing_queue_is_queue_not_found() {
-    let client = client();
+    let client = client().await;
     let name = unique("missing");
     match Queue::open(&client, &name).await.unwrap_err() {
         Error::QueueNotFound(e) => assert_eq!(e.queue(), name),
@@ -49,7 +49,7 @@ async fn missing_queue_is_queue_not_found() {
 
 #[tokio::test(start_paused = true)]
 async fn bad_names_are_refused_before_the_network() {
-    let client = client();
+    let client = client().await;
     let e = Queue::open(&client, "has space").await.unwrap_err();
     assert!(matches!(e, Error::InvalidInput(_)), "{e:?}");
     let e = Queue::open(&client, "arn:aws:sns:us-east-1:1:x")
@@ -60,7 +60,7 @@ async fn bad_names_are_refused_before_the_network() {
 
 #[tokio::test(start_paused = true)]
 async fn depth_and_purge() {
-    let client = client();
+    let client = client().await;
     let name = unique("depth");
     let url = create_queue(&client, &name).await;
     for i in 0..3 {

@@ -7,7 +7,7 @@ use crate::support::{client, unique};
 
 /// A queue whose DLQ holds `n` messages (each received twice without an ack).
 async fn dlq_with(n: u32) -> Topology {
-    let client = client();
+    let client = client().await;
     let t = QueueSpec::standard(unique("redrive"))
         .dead_letter(1)
         .ensure(&client)

@@ -18,7 +18,7 @@ async fn received(q: &Queue, n: usize) -> Vec<weir_sqs::Message<String>> {
 
 #[tokio::test(start_paused = true)]
 async fn delete_batch_once_reports_each_entry() {
-    let client = client();
+    let client = client().await;
     let url = create_queue(&client, &unique("once")).await;
     let q = Queue::from_url(&client, &url).await.unwrap();
     for i in 0..3 {
@@ -42,7 +42,7 @@ async fn delete_batch_once_reports_each_entry() {
 
 #[tokio::test(start_paused = true)]
 async fn once_calls_refuse_more_than_ten_before_the_network() {
-    let client = client();
+    let client = client().await;
     let url = create_queue(&client, &unique("eleven")).await;
     let q = Queue::from_url(&client, &url).await.unwrap();
     let handles = vec!["h"; 11];
@@ -54,7 +54,7 @@ async fn once_calls_refuse_more_than_ten_before_the_network() {
 
 #[tokio::test(start_paused = true)]
 async fn change_visibility_batch_once_releases_and_reports_bad_handles() {
-    let client = client();
+    let client = client().await;
     let url = create_queue(&client, &unique("vis-once")).await;
     let q = Queue::from_url(&client, &url).await.unwrap();
     q.send_raw("x", SendOptions::default()).await.unwrap();
@@ -74,7 +74,7 @@ async fn change_visibility_batch_once_releases_and_reports_bad_handles() {
 
 #[tokio::test(start_paused = true)]
 async fn send_raw_checks_size_and_fifo_rules_first() {
-    let client = client();
+    let client = client().await;
     let url = create_queue(&client, &unique("raw")).await;
     let q = Queue::from_url(&client, &url).await.unwrap();
     let too_big = "x".repeat(1_048_577);

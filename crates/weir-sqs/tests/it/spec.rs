@@ -2,11 +2,12 @@ use std::time::Duration;
 
 use weir_sqs::{Error, QueueSpec};
 
-use crate::support::{client, counting, unique};
+use crate::support::{client, unique};
+use weir_sqs::RequestCounter;
 
 #[tokio::test(start_paused = true)]
 async fn creates_queue_and_dlq_with_redrive_policy() {
-    let client = client();
+    let client = client().await;
     let name = unique("spec");
     let spec = QueueSpec::standard(&name)
         .visibility(Duration::from_secs(45))
@@ -38,7 +39,7 @@ async fn creates_queue_and_dlq_with_redrive_policy() {
     assert!(allow.contains("byQueue"), "{allow}");
 
     // Idempotent: a second run creates nothing and finds no drift.
-    let (counting_client, counter) = counting(&client);
+    let (counting_client, counter) = RequestCounter::attach(&client);
     let again = spec.ensure(&counting_client).await.unwrap();
     assert!(again.drift.is_empty(), "{:?}", again.drift);
     assert_eq!(again.queue.url(), t.queue.url());
@@ -47,7 +48,7 @@ async fn creates_queue_and_dlq_with_redrive_policy() {
 
 #[tokio::test(start_paused = true)]
 async fn reports_drift_without_overwriting() {
-    let client = client();
+    let client = client().await;
     let name = unique("drift");
     QueueSpec::standard(&name)
         .visibility(Duration::from_secs(30))
@@ -71,7 +72,7 @@ async fn reports_drift_without_overwriting() {
 
 #[tokio::test(start_paused = true)]
 async fn fifo_spec() {
-    let client = client();
+    let client = client().await;
     let name = format!("{}.fifo", unique("spec-fifo"));
     let t = QueueSpec::fifo(&name)
         .content_based_deduplication(true)
@@ -88,7 +89,7 @@ async fn fifo_spec() {
 
 #[tokio::test(start_paused = true)]
 async fn invalid_spec_is_refused_before_the_network() {
-    let (client, counter) = counting(&client());
+    let (client, counter) = RequestCounter::attach(&client().await);
     let e = QueueSpec::standard("x")
         .delay(Duration::from_secs(1000))
         .ensure(&client)
@@ -100,7 +101,7 @@ async fn invalid_spec_is_refused_before_the_network() {
 
 #[tokio::test(start_paused = true)]
 async fn an_existing_dlq_is_reported_not_changed() {
-    let client = client();
+    let client = client().await;
     let name = unique("spec-existing-dlq");
     crate::support::create_queue(&client, &format!("{name}-dlq")).await;
     let t = QueueSpec::standard(&name)

@@ -98,7 +98,7 @@ const SECRET: &str = "secret-body-4711";
 async fn spans_carry_messaging_attributes_and_no_bodies() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
-    let client = client();
+    let client = client().await;
     let name = unique("traced");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
@@ -147,7 +147,7 @@ async fn spans_carry_messaging_attributes_and_no_bodies() {
 async fn bodies_are_logged_when_opted_in() {
     let capture = Capture::default();
     let _guard = tracing::subscriber::set_default(capture.clone());
-    let client = client();
+    let client = client().await;
     let name = unique("traced-bodies");
     create_queue(&client, &name).await;
     let q = Queue::open(&client, &name).await.unwrap();
