@@ -270,7 +270,10 @@ print(topic, end="")"#,
     assert_eq!(got[0].type_tag(), Some("OrderPlaced"));
     assert_eq!(got[0].traceparent(), Some(TRACEPARENT));
     consumer.ack(&got[0]).await.unwrap();
-    boto3_sns(enveloped.url(), &format!(r#"sns.delete_topic(TopicArn="{topic}")"#));
+    boto3_sns(
+        enveloped.url(),
+        &format!(r#"sns.delete_topic(TopicArn="{topic}")"#),
+    );
     delete_queue(&enveloped).await;
     delete_queue(&raw).await;
 }
