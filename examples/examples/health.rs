@@ -67,7 +67,7 @@ fn worker(queue: Queue) -> Result<Worker<String>, weir::worker::BuildError> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let client = weir_examples::client().await;
-    let queue = QueueSpec::standard(weir_examples::unique_name("health"))
+    let queue = QueueSpec::standard(weir::test::unique_name("health"))
         .ensure(&client)
         .await?
         .queue;
