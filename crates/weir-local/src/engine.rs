@@ -151,6 +151,8 @@ pub(crate) struct Engine {
     incarnation: AtomicU64,
     pub(crate) me: Weak<Self>,
     pub(crate) faults: Faults,
+    /// The in-process SNS: its topics and subscriptions, delivering into these queues.
+    pub(crate) sns: crate::sns::SnsState,
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
@@ -178,6 +180,7 @@ impl Engine {
         Arc::new_cyclic(|me| Self {
             me: me.clone(),
             faults: Faults::default(),
+            sns: crate::sns::SnsState::default(),
             account,
             region,
             base_url,
@@ -392,6 +395,7 @@ impl std::fmt::Debug for Engine {
             .field("region", &self.region)
             .field("base_url", &self.base_url)
             .field("queues", &queues)
+            .field("topics", &self.sns.topic_count())
             .finish_non_exhaustive()
     }
 }

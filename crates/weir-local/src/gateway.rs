@@ -4,7 +4,9 @@
 //!
 //! A request is for SQS when it carries `X-Amz-Target: AmazonSQS.<Operation>`;
 //! otherwise the service named in its SigV4 credential scope
-//! (`Credential=<key>/<date>/<region>/<service>/aws4_request`) decides.
+//! (`Credential=<key>/<date>/<region>/<service>/aws4_request`) decides: `sns` requests
+//! (the query protocol, `Action=Publish&...`) go to the in-process SNS. An unsigned
+//! request is for SNS when its `Action` is one only SNS has.
 
 use crate::engine::{Ctx, Engine, EngineResponse};
 use crate::error::{ErrorKind, SqsError};
@@ -100,6 +102,14 @@ impl<'a> Incoming<'a> {
             return Service::Sqs;
         }
         match self.scope().map(|s| s.service) {
+            // An unsigned request (an UnsubscribeURL opened in a browser) is for SNS
+            // when it names an action only SNS has.
+            None if query::action(self).is_some_and(|a| {
+                crate::sns::OPERATIONS.contains(&a) && !crate::OPERATIONS.contains(&a)
+            }) =>
+            {
+                Service::Sns
+            }
             Some("sqs") | None => Service::Sqs,
             Some("sns") => Service::Sns,
             Some("s3") => Service::S3,
@@ -121,10 +131,11 @@ pub(crate) async fn route(engine: &Engine, req: &Incoming<'_>) -> EngineResponse
 async fn answer(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
     match req.service() {
         Service::Sqs => sqs(engine, req).await,
-        Service::Sns | Service::S3 | Service::Other => EngineResponse::error(&SqsError::new(
+        Service::Sns => crate::sns::handle(engine, req),
+        Service::S3 | Service::Other => EngineResponse::error(&SqsError::new(
             ErrorKind::UnknownOperation,
             format!(
-                "weir-local does not answer this service ({:?}); it answers SQS.",
+                "weir-local does not answer this service ({:?}); it answers SQS and SNS.",
                 req.scope().map(|s| s.service).unwrap_or_default()
             ),
         )),

@@ -15,6 +15,7 @@ mod query;
 mod queue;
 mod request_log;
 mod server;
+mod sns;
 mod wire;
 
 use std::fmt;
@@ -364,6 +365,61 @@ impl LocalSqs {
     /// An `aws_sdk_sqs::Client` whose requests this SQS answers.
     pub fn client(&self) -> aws_sdk_sqs::Client {
         aws_sdk_sqs::Client::from_conf(self.config_builder().build())
+    }
+
+    /// An SNS config builder wired to this engine, as [`config_builder`](Self::config_builder)
+    /// is for SQS: same region, credentials, in-process HTTP client and endpoint URL. Its
+    /// topics live in the same account and region as the queues, and deliver into them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aws_sdk_sns::config::retry::RetryConfig;
+    /// let sqs = weir_local::LocalSqs::new();
+    /// let conf = sqs.sns_config_builder().retry_config(RetryConfig::disabled()).build();
+    /// let sns = aws_sdk_sns::Client::from_conf(conf);
+    /// # drop(sns);
+    /// ```
+    pub fn sns_config_builder(&self) -> aws_sdk_sns::config::Builder {
+        aws_sdk_sns::Config::builder()
+            .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+            .region(aws_sdk_sns::config::Region::new(self.engine.region.clone()))
+            .credentials_provider(aws_sdk_sns::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "weir-local",
+            ))
+            .endpoint_url(self.engine.base_url.clone())
+            .http_client(self.http_client())
+            .stalled_stream_protection(
+                aws_sdk_sns::config::StalledStreamProtectionConfig::disabled(),
+            )
+    }
+
+    /// An `aws_sdk_sns::Client` whose requests this engine answers: topics, subscriptions
+    /// of this engine's queues, and publishes delivered into them before the call returns.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let local = weir_local::LocalSqs::new();
+    /// let (sqs, sns) = (local.client(), local.sns_client());
+    /// let url = sqs.create_queue().queue_name("orders").send().await?.queue_url.unwrap_or_default();
+    /// let topic = sns.create_topic().name("events").send().await?.topic_arn.unwrap_or_default();
+    /// let queue_arn = format!("arn:aws:sqs:{}:{}:orders", local.region(), local.account_id());
+    /// sns.subscribe().topic_arn(&topic).protocol("sqs").endpoint(queue_arn)
+    ///     .attributes("RawMessageDelivery", "true").send().await?;
+    /// sns.publish().topic_arn(&topic).message("hello").send().await?;
+    /// let got = sqs.receive_message().queue_url(&url).send().await?;
+    /// assert_eq!(got.messages()[0].body(), Some("hello"));
+    /// # Ok(()) }
+    /// ```
+    pub fn sns_client(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::from_conf(self.sns_config_builder().build())
     }
 
     /// Calls the engine directly with an operation target (`AmazonSQS.SendMessage`) and a

@@ -477,9 +477,20 @@ impl Engine {
         ctx: &Ctx<'_>,
     ) -> SqsResult<SendResultEntry> {
         let q = self.by_url(ctx, req.queue_url.as_deref())?;
-        let cfg = Self::send_cfg(&q);
-        let p = self.prepare(&q, cfg, &req.entry, &PerRequest::new(self, ctx))?;
-        self.commit(&q, vec![(None, p)])
+        self.send_to(&q, &req.entry, ctx)
+    }
+
+    /// Sends one message into a queue already resolved, with every check SendMessage
+    /// makes: SNS deliveries come in this way.
+    pub(crate) fn send_to(
+        &self,
+        q: &Queue,
+        entry: &SendEntry,
+        ctx: &Ctx<'_>,
+    ) -> SqsResult<SendResultEntry> {
+        let cfg = Self::send_cfg(q);
+        let p = self.prepare(q, cfg, entry, &PerRequest::new(self, ctx))?;
+        self.commit(q, vec![(None, p)])
             .pop()
             .ok_or_else(|| SqsError::new(ErrorKind::Internal, "send produced no result"))
     }
