@@ -4,7 +4,8 @@
 //! `metrics-exporter-prometheus` is the recorder, and axum serves `/metrics` (the
 //! exporter's own HTTP listener is left off, so the service keeps one HTTP server).
 //!
-//! It sends 100 orders (every 10th invalid), lets a worker handle them, then serves
+//! It sends 100 orders (every 10th invalid), lets a worker handle them (on the in-process
+//! SQS unless the environment points at LocalStack or AWS, as every example), then serves
 //! `/metrics` at `METRICS_ADDR` (default `127.0.0.1:9090`) until Ctrl-C. Among the
 //! series: `weir_worker_received_total`, `weir_worker_processed_total`,
 //! `weir_worker_dead_lettered_total`, `weir_worker_sqs_requests_total{operation=...}`,
@@ -16,8 +17,10 @@
 use axum::Router;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use weir::aws_sdk_sqs::Client;
 use weir::prelude::*;
-use weir::test::{TestQueue, TestRun};
+use weir::test::unique_name;
+use weir_examples::{delete_queues, until_drained};
 
 /// `/metrics`: what the recorder holds, rendered at each scrape.
 fn routes(prometheus: PrometheusHandle) -> Router {
@@ -25,12 +28,20 @@ fn routes(prometheus: PrometheusHandle) -> Router {
 }
 
 /// 100 orders through a worker: 90 handled, 10 rejected into the dead-letter queue.
-async fn handle_orders() -> Result<TestRun, Box<dyn std::error::Error>> {
-    let queue = TestQueue::standard().await?;
-    for id in 0..100_u64 {
-        queue.send(&id).await?;
+/// Returns the worker's report and the queue's name (the series' `queue` label).
+async fn handle_orders(
+    client: &Client,
+) -> Result<(WorkerReport, String), Box<dyn std::error::Error>> {
+    let topology = QueueSpec::standard(unique_name("metrics-orders"))
+        .dead_letter(5)
+        .ensure(client)
+        .await?;
+    let (queue, dlq) = (topology.queue, topology.dlq.ok_or("no dead-letter queue")?);
+    let ids: Vec<u64> = (0..100).collect();
+    for sent in Producer::<u64>::new(queue.clone()).send_batch(&ids).await {
+        sent?;
     }
-    let worker = Worker::builder(queue.queue().clone())
+    let worker = Worker::builder(queue.clone())
         .handler(handler_fn(|msg: Message<u64>| async move {
             match msg.body() {
                 Ok(id) if id % 10 == 9 => {
@@ -40,18 +51,23 @@ async fn handle_orders() -> Result<TestRun, Box<dyn std::error::Error>> {
                 Err(e) => Err(HandlerError::reject(e.to_string())),
             }
         }))
-        .dead_letter(queue.dlq())
+        .dead_letter(&dlq)
+        .wait_time(std::time::Duration::from_secs(1))
         .build()?;
-    Ok(queue.run(worker).await?)
+    let report = worker.run_until(until_drained(&queue)).await;
+    let name = queue.name().to_owned();
+    delete_queues(&[&queue, &dlq]).await;
+    Ok((report, name))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prometheus = PrometheusBuilder::new().install_recorder()?;
-    let run = handle_orders().await?;
+    let client = weir_examples::client().await;
+    let (report, _) = handle_orders(&client).await?;
     println!(
         "{} acked, {} dead-lettered",
-        run.report.acked, run.report.dead_lettered
+        report.succeeded, report.dead_lettered
     );
 
     let addr = std::env::var("METRICS_ADDR").unwrap_or_else(|_| "127.0.0.1:9090".to_owned());
@@ -82,8 +98,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_scrape_counts_every_message() {
         let prometheus = PrometheusBuilder::new().install_recorder().unwrap();
-        let run = handle_orders().await.unwrap();
-        assert_eq!(run.report.succeeded, 90);
+        let client = weir::local::LocalSqs::new().client();
+        let (report, queue) = handle_orders(&client).await.unwrap();
+        assert_eq!(report.succeeded, 90);
 
         let request = Request::get("/metrics").body(Body::empty()).unwrap();
         let response = routes(prometheus).oneshot(request).await.unwrap();
@@ -94,21 +111,32 @@ mod tests {
         let scrape = String::from_utf8(bytes.to_vec()).unwrap();
 
         assert_eq!(
-            value(&scrape, r#"weir_worker_received_total{queue="test"}"#),
+            value(
+                &scrape,
+                &format!(r#"weir_worker_received_total{{queue="{queue}"}}"#)
+            ),
             Some(100.0)
         );
         assert_eq!(
-            value(&scrape, r#"weir_worker_processed_total{queue="test"}"#),
+            value(
+                &scrape,
+                &format!(r#"weir_worker_processed_total{{queue="{queue}"}}"#)
+            ),
             Some(90.0)
         );
         assert_eq!(
-            value(&scrape, r#"weir_worker_dead_lettered_total{queue="test"}"#),
+            value(
+                &scrape,
+                &format!(r#"weir_worker_dead_lettered_total{{queue="{queue}"}}"#)
+            ),
             Some(10.0)
         );
         assert!(
             scrape.contains("# TYPE weir_worker_handler_seconds summary"),
             "{scrape}"
         );
-        assert!(scrape.contains(r#"weir_worker_sqs_requests_total{queue="test",operation="#));
+        assert!(scrape.contains(&format!(
+            r#"weir_worker_sqs_requests_total{{queue="{queue}",operation="#
+        )));
     }
 }
