@@ -118,8 +118,7 @@ struct Cancelled {
 
 worker_test! {
 async fn the_router_dispatches_by_type_tag(env) {
-    let dlq = env.queue("router-dlq", &[]).await;
-    let q = env.queue("router", &[]).await;
+    let (q, dlq) = env.with_dlq("router").await;
     let send = |tag: &'static str, body: &'static str| {
         let client = env.client.clone();
         let url = q.url().to_owned();

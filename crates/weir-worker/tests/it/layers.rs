@@ -20,8 +20,7 @@ worker_test! {
 /// failures are retried in process (the message is received once), a reject is never
 /// retried and goes to the DLQ, and the trace, timeout and concurrency layers pass.
 async fn the_recommended_stack_composes_around_a_handler(env) {
-    let dlq = env.queue("stack-dlq", &[]).await;
-    let q = env.queue("stack", &[]).await;
+    let (q, dlq) = env.with_dlq("stack").await;
     env.send(&q, (0..20).map(|i| i.to_string())).await;
     let calls = Attempts::default();
     let c = calls.clone();

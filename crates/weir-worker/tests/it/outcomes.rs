@@ -127,15 +127,9 @@ async fn retry_after_and_plain_errors_are_honoured(env) {
 }
 }
 
-async fn dlq_pair(env: &crate::support::Env, name: &str) -> (weir_sqs::Queue, weir_sqs::Queue) {
-    let dlq = env.queue(&format!("{name}-dlq"), &[]).await;
-    let q = env.queue(name, &[]).await;
-    (q, dlq)
-}
-
 worker_test! {
 async fn reject_goes_to_the_dlq_with_its_reason_then_is_deleted(env) {
-    let (q, dlq) = dlq_pair(&env, "reject").await;
+    let (q, dlq) = env.with_dlq("reject").await;
     env.send(&q, ["1".to_owned(), "2".to_owned()]).await;
     let calls = Count::default();
     let c = calls.clone();
@@ -175,7 +169,7 @@ async fn reject_goes_to_the_dlq_with_its_reason_then_is_deleted(env) {
 
 worker_test! {
 async fn undecodable_bodies_go_to_the_dlq_without_calling_the_handler(env) {
-    let (q, dlq) = dlq_pair(&env, "poison").await;
+    let (q, dlq) = env.with_dlq("poison").await;
     env.send(&q, ["not a number".to_owned(), "5".to_owned()])
         .await;
     let calls = Count::default();
@@ -206,7 +200,7 @@ async fn undecodable_bodies_go_to_the_dlq_without_calling_the_handler(env) {
 
 worker_test! {
 async fn max_attempts_dead_letters_with_the_count(env) {
-    let (q, dlq) = dlq_pair(&env, "exhaust").await;
+    let (q, dlq) = env.with_dlq("exhaust").await;
     env.send(&q, ["9".to_owned()]).await;
     let calls = Count::default();
     let c = calls.clone();
@@ -335,7 +329,7 @@ worker_test! {
 /// A rejected message near SQS's 1 MiB limit reaches the DLQ: the copy is made to fit
 /// (never the body shortened), and says what was left out.
 async fn a_rejected_message_near_one_mib_reaches_the_dlq(env) {
-    let (q, dlq) = dlq_pair(&env, "near-limit").await;
+    let (q, dlq) = env.with_dlq("near-limit").await;
     // A JSON string, so that it decodes: 1 048 566 bytes in all.
     let body = format!("\"{}\"", "7".repeat(1_048_564));
     env.client
@@ -375,7 +369,7 @@ worker_test! {
 /// whole: the original attributes make way for the `weir.dlq.*` ones, and the copy says
 /// they were dropped.
 async fn an_undecodable_message_near_one_mib_reaches_the_dlq_whole(env) {
-    let (q, dlq) = dlq_pair(&env, "near-limit-undecodable").await;
+    let (q, dlq) = env.with_dlq("near-limit-undecodable").await;
     let body = "x".repeat(1_048_000);
     env.client
         .send_message()

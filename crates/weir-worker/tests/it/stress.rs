@@ -76,8 +76,7 @@ async fn send_all(env: &Env, q: &weir_sqs::Queue) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_thousand_messages_through_a_layered_handler() {
     let env = Env::threaded();
-    let dlq = env.queue("stress-dlq", &[]).await;
-    let q = env.queue("stress", &[]).await;
+    let (q, dlq) = env.with_dlq("stress").await;
     send_all(&env, &q).await;
     let tries: Arc<Vec<AtomicU8>> = Arc::new((0..MESSAGES).map(|_| AtomicU8::new(0)).collect());
     let done: Arc<Vec<AtomicU8>> = Arc::new((0..MESSAGES).map(|_| AtomicU8::new(0)).collect());

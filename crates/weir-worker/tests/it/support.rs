@@ -40,8 +40,9 @@ use std::time::Duration;
 
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::types::QueueAttributeName as A;
+use weir::test::TestQueue;
 use weir_integration_tests::queues;
-use weir_sqs::{Queue, RequestCounter};
+use weir_sqs::{Queue, QueueSpec, RequestCounter};
 
 pub use weir::test::eventually;
 pub use weir_integration_tests::worker_kit::{
@@ -103,6 +104,16 @@ impl Env {
     /// Creates the queue `name` with `attrs` and opens it.
     pub async fn queue(&self, name: &str, attrs: &[(A, &str)]) -> Queue {
         queues::create_queue(&self.client, name, attrs).await
+    }
+
+    /// The queue `name` and its dead-letter queue `name-dlq` on this SQS, as the test kit
+    /// makes them (`weir::test::TestQueue`): SQS's own redrive waits for 1 000 receives,
+    /// so every dead letter the tests see is the worker's.
+    pub async fn with_dlq(&self, name: &str) -> (Queue, Queue) {
+        let kit = TestQueue::with_spec(self.local.clone(), QueueSpec::standard(name))
+            .await
+            .unwrap();
+        (kit.queue().clone(), kit.dlq().clone())
     }
 
     /// Creates the FIFO queue `name` (without content-based deduplication).
