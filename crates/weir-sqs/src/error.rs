@@ -41,6 +41,9 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestTimeout",
     "RequestTimeoutException",
     "SlowDown",
+    // SNS (the `sns` feature): `ThrottledException` and `KMSThrottlingException`.
+    "Throttled",
+    "KMSThrottling",
 ];
 
 /// Batch entry codes that are the caller's fault whatever `SenderFault` says (LocalStack,
@@ -59,6 +62,12 @@ const CLIENT_ENTRY_CODES: &[&str] = &[
     "AWS.SimpleQueueService.UnsupportedOperation",
     "AccessDenied",
     "AccessDeniedException",
+    // SNS (the `sns` feature).
+    "InvalidParameter",
+    "ParameterValueInvalid",
+    "AuthorizationError",
+    "NotFound",
+    "ValidationException",
 ];
 
 /// Error codes that mean the queue does not exist.
@@ -67,6 +76,10 @@ const QUEUE_NOT_FOUND_CODES: &[&str] = &[
     "QueueDoesNotExist",
     "NonExistentQueue",
 ];
+
+/// Error codes that mean the SNS topic does not exist (`NotFoundException`).
+#[cfg(feature = "sns")]
+const TOPIC_NOT_FOUND_CODES: &[&str] = &["NotFound"];
 
 /// Every failure `weir-sqs` reports.
 ///
@@ -91,7 +104,9 @@ const QUEUE_NOT_FOUND_CODES: &[&str] = &[
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// An SQS call failed: a service error, a timeout, or a transport failure.
+    /// An SQS call failed: a service error, a timeout, or a transport failure. With the
+    /// `sns` feature, SNS calls fail with this variant too ([`SqsError::service`] says
+    /// which service answered): one classification for both.
     #[error(transparent)]
     Sqs(SqsError),
     /// A message (or a batch) is larger than the queue allows.
@@ -112,6 +127,9 @@ pub enum Error {
     /// One entry of a batch call failed (the per-entry result of a batch operation).
     #[error(transparent)]
     BatchEntry(BatchEntryFailure),
+    /// The SNS topic does not exist (or the caller may not see it): the `sns` feature.
+    #[error(transparent)]
+    TopicNotFound(TopicNotFound),
 }
 
 impl Error {
@@ -129,6 +147,7 @@ impl Error {
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
             | Self::QueueNotFound(_)
+            | Self::TopicNotFound(_)
             | Self::Codec(_) => false,
         }
     }
@@ -154,17 +173,19 @@ impl Error {
             | Self::QueueNotFound(_)
             | Self::Codec(_)
             | Self::PartialBatch(_)
-            | Self::BatchEntry(_) => None,
+            | Self::BatchEntry(_)
+            | Self::TopicNotFound(_) => None,
         }
     }
 
-    /// The SQS error code (`AWS.SimpleQueueService.NonExistentQueue`,
-    /// `ThrottlingException`, ...), when the error came from SQS.
+    /// The SQS (or SNS) error code (`AWS.SimpleQueueService.NonExistentQueue`,
+    /// `ThrottlingException`, ...), when the error came from the service.
     #[must_use]
     pub fn code(&self) -> Option<&str> {
         match self {
             Self::Sqs(e) => e.code(),
             Self::QueueNotFound(e) => e.code(),
+            Self::TopicNotFound(e) => e.code(),
             Self::BatchEntry(e) => Some(e.code()),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
@@ -179,6 +200,7 @@ impl Error {
         match self {
             Self::Sqs(e) => e.message(),
             Self::QueueNotFound(e) => e.message(),
+            Self::TopicNotFound(e) => e.message(),
             Self::BatchEntry(e) => e.message(),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
@@ -209,6 +231,45 @@ impl Error {
             });
         }
         Self::Sqs(sqs)
+    }
+
+    /// Converts an SDK error of the SNS operation `operation` (e.g. `"Publish"`), as
+    /// [`from_sdk`](Self::from_sdk) does for SQS: `NotFound` becomes
+    /// [`Error::TopicNotFound`]; everything else [`Error::Sqs`] with
+    /// [`AwsService::Sns`], classified by the same rules (throttling, 5xx, timeouts and
+    /// connection errors are retryable).
+    #[cfg(feature = "sns")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+    pub fn from_sns_sdk<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let mut sns = SqsError::from_sdk(operation, err);
+        sns.service = AwsService::Sns;
+        if sns
+            .code()
+            .is_some_and(|c| TOPIC_NOT_FOUND_CODES.contains(&c))
+        {
+            return Self::TopicNotFound(TopicNotFound {
+                topic: String::new(),
+                code: sns.code.clone(),
+                message: sns.message.clone(),
+                source: Some(Arc::new(sns)),
+            });
+        }
+        Self::Sqs(sns)
+    }
+
+    /// Attaches the topic name or ARN to a [`TopicNotFound`] error; others pass through.
+    #[cfg(feature = "sns")]
+    #[must_use]
+    pub(crate) fn for_topic(mut self, topic: &str) -> Self {
+        if let Self::TopicNotFound(e) = &mut self
+            && e.topic.is_empty()
+        {
+            e.topic = topic.to_owned();
+        }
+        self
     }
 
     /// Attaches the queue name or URL to a [`QueueNotFound`] error; other errors pass through.
@@ -244,11 +305,32 @@ pub enum SqsErrorKind {
     Construction,
 }
 
-/// An SQS call that failed: the SDK's error code, message and status, kept as data.
+/// The AWS service a call went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AwsService {
+    /// Amazon SQS.
+    Sqs,
+    /// Amazon SNS (the `sns` feature).
+    Sns,
+}
+
+impl fmt::Display for AwsService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sqs => "SQS",
+            Self::Sns => "SNS",
+        })
+    }
+}
+
+/// An SQS (or SNS) call that failed: the SDK's error code, message and status, kept as
+/// data.
 ///
 /// The SDK error itself is the [`source`](std::error::Error::source).
 #[derive(Debug, Clone)]
 pub struct SqsError {
+    service: AwsService,
     operation: &'static str,
     kind: SqsErrorKind,
     code: Option<String>,
@@ -287,6 +369,7 @@ impl SqsError {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         Self {
+            service: AwsService::Sqs,
             operation,
             kind,
             code: err.code().map(str::to_owned),
@@ -308,6 +391,7 @@ impl SqsError {
         status: Option<u16>,
     ) -> Self {
         Self {
+            service: AwsService::Sqs,
             operation,
             kind,
             code,
@@ -316,6 +400,19 @@ impl SqsError {
             retry_after: None,
             source: None,
         }
+    }
+
+    /// The same error, from another service (for errors built with [`new`](Self::new)).
+    #[must_use]
+    pub fn with_service(mut self, service: AwsService) -> Self {
+        self.service = service;
+        self
+    }
+
+    /// The service that failed: SQS, or SNS for the `sns` feature's calls.
+    #[must_use]
+    pub fn service(&self) -> AwsService {
+        self.service
     }
 
     /// The SQS operation that failed, e.g. `"SendMessageBatch"`.
@@ -380,7 +477,7 @@ impl SqsError {
 
 impl fmt::Display for SqsError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SQS {} failed", self.operation)?;
+        write!(f, "{} {} failed", self.service, self.operation)?;
         match (&self.code, &self.message) {
             (Some(c), Some(m)) => write!(f, ": {c}: {m}"),
             (Some(c), None) => write!(f, ": {c}"),
@@ -527,6 +624,64 @@ impl fmt::Display for QueueNotFound {
 }
 
 impl StdError for QueueNotFound {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
+/// The SNS topic does not exist, or is not visible to the caller.
+#[derive(Debug, Clone)]
+pub struct TopicNotFound {
+    topic: String,
+    code: Option<String>,
+    message: Option<String>,
+    source: Option<Source>,
+}
+
+impl TopicNotFound {
+    /// A topic (name or ARN) that was not found.
+    #[must_use]
+    pub fn new(topic: impl Into<String>) -> Self {
+        Self {
+            topic: topic.into(),
+            code: None,
+            message: None,
+            source: None,
+        }
+    }
+
+    /// The topic's name or ARN as given, when known.
+    #[must_use]
+    pub fn topic(&self) -> &str {
+        &self.topic
+    }
+
+    /// The SNS error code, when SNS answered.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The SNS error message, when SNS answered.
+    #[must_use]
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for TopicNotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.topic.is_empty() {
+            f.write_str("topic not found")
+        } else {
+            write!(f, "topic not found: {}", self.topic)
+        }
+    }
+}
+
+impl StdError for TopicNotFound {
     fn source(&self) -> Option<&(dyn StdError + 'static)> {
         self.source
             .as_deref()
@@ -910,5 +1065,40 @@ mod tests {
         let p = Error::PayloadTooLarge(PayloadTooLarge::new("message", 1_048_576, 1_048_577));
         assert!(p.to_string().contains("1048577"));
         assert!(p.to_string().contains("1048576"));
+    }
+
+    #[cfg(feature = "sns")]
+    #[test]
+    fn sns_errors_share_the_classification() {
+        use aws_sdk_sns::operation::publish::PublishError;
+        let sns_err = |status: u16, code: &str| {
+            let meta = ErrorMetadata::builder().code(code).message("boom").build();
+            let raw = HttpResponse::try_from(http_response(status)).unwrap();
+            Error::from_sns_sdk(
+                "Publish",
+                SdkError::service_error(PublishError::generic(meta), raw),
+            )
+        };
+        for (status, code) in [
+            (400, "Throttled"),
+            (400, "KMSThrottling"),
+            (500, "InternalError"),
+            (503, "Whatever"),
+        ] {
+            let e = sns_err(status, code);
+            assert!(e.is_retryable(), "{code}");
+            match &e {
+                Error::Sqs(s) => assert_eq!(s.service(), AwsService::Sns),
+                other => panic!("{other:?}"),
+            }
+        }
+        let e = sns_err(400, "InvalidParameter");
+        assert!(!e.is_retryable());
+        assert_eq!(e.to_string(), "SNS Publish failed: InvalidParameter: boom");
+        let e = sns_err(404, "NotFound").for_topic("arn:aws:sns:us-east-1:0:t");
+        assert!(matches!(&e, Error::TopicNotFound(t) if t.topic() == "arn:aws:sns:us-east-1:0:t"));
+        assert!(!e.is_retryable());
+        assert_eq!(e.code(), Some("NotFound"));
+        assert!(!BatchEntryFailure::new(0, "0", "InvalidParameter", None, false).is_retryable());
     }
 }

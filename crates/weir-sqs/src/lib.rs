@@ -1,4 +1,5 @@
 #![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod attributes;
 pub mod batch;
@@ -14,6 +15,9 @@ pub mod redrive;
 mod requests;
 mod send;
 mod settle;
+#[cfg(feature = "sns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sns")))]
+pub mod sns;
 pub mod spec;
 mod telemetry;
 pub mod validate;
@@ -48,5 +52,11 @@ mod tests {
         assert_send_sync::<crate::BatchingProducer<String>>();
         assert_send_sync::<crate::PendingSend>();
         assert_send_sync::<crate::QueueSpec>();
+        #[cfg(feature = "sns")]
+        {
+            assert_send_sync::<crate::sns::Publisher<String>>();
+            assert_send_sync::<crate::sns::Topic>();
+            assert_send_sync::<crate::sns::TopicSpec>();
+        }
     }
 }

@@ -41,10 +41,12 @@ pub struct DlqSpec {
     pub redrive_allow: Option<RedriveAllow>,
 }
 
-/// One attribute of an existing queue that differs from the spec.
+/// One attribute of an existing queue that differs from the spec (or, for the `sns`
+/// feature's `TopicSpec`, of an existing topic or subscription).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributeDrift {
-    /// The queue whose attribute differs.
+    /// The queue whose attribute differs (for a `TopicSpec`: the topic's name, or
+    /// `topic -> queue` for a subscription).
     pub queue: String,
     /// The SQS attribute name, e.g. `VisibilityTimeout`.
     pub attribute: String,

@@ -45,3 +45,28 @@ pub(crate) fn sqs_span(operation: &'static str, op_type: OpType, queue: &str) ->
 pub(crate) fn record_error(span: &tracing::Span, err: &crate::Error) {
     span.record("error.type", err.code().unwrap_or("weir_sqs::Error"));
 }
+
+/// A span for one SNS call `operation` on the topic `topic` (its name) with ARN `arn`,
+/// named as [`sqs_span`]'s are but with `messaging.system = aws.sns` (the value the
+/// OpenTelemetry registry gives SNS) and `aws.sns.topic.arn`.
+#[cfg(feature = "sns")]
+pub(crate) fn sns_span(
+    operation: &'static str,
+    op_type: OpType,
+    topic: &str,
+    arn: &str,
+) -> tracing::Span {
+    tracing::info_span!(
+        "sns",
+        otel.name = %format_args!("{} {topic}", op_type.as_str()),
+        otel.kind = if matches!(op_type, OpType::Send) { "producer" } else { "client" },
+        messaging.system = "aws.sns",
+        messaging.destination.name = topic,
+        messaging.operation.name = operation,
+        messaging.operation.type = op_type.as_str(),
+        aws.sns.topic.arn = arn,
+        messaging.message.id = Empty,
+        messaging.batch.message_count = Empty,
+        error.type = Empty,
+    )
+}

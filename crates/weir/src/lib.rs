@@ -4,6 +4,9 @@ mod client;
 pub mod prelude;
 
 pub use aws_config;
+/// aws-sdk-sns, whose `Client` [`sqs::sns`] publishes and declares topics with.
+#[cfg(feature = "sns")]
+pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 pub use client::client;
 pub use serde;
