@@ -42,3 +42,28 @@ pub(crate) async fn build(
     }
     (aws_sdk_sqs::Client::from_conf(conf.build()), None)
 }
+
+/// An SNS client for `endpoint`, as [`build`] makes the SQS one: with `--local` it is
+/// the SNS of the same in-process engine (`local`), so topics deliver to its queues.
+pub(crate) async fn build_sns(
+    endpoint: &Endpoint,
+    local: Option<&LocalSqs>,
+) -> weir::aws_sdk_sns::Client {
+    use weir::aws_sdk_sns::config::Builder;
+    if let Some(local) = local {
+        return local.sns_client();
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &endpoint.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
+    let mut conf = Builder::from(&sdk);
+    if let Some(url) = &endpoint.url {
+        conf = conf.endpoint_url(url);
+        if sdk.region().is_none() {
+            conf = conf.region(weir::aws_sdk_sns::config::Region::new("us-east-1"));
+        }
+    }
+    weir::aws_sdk_sns::Client::from_conf(conf.build())
+}

@@ -8,8 +8,8 @@ use aws_sdk_sqs::Client;
 use serde_json::{Value, json};
 use weir::sqs::redrive::{self, ManualMove, MoveTask};
 use weir::sqs::{
-    AttributeValue, Consumer, DlqSpec, Error as SqsError, Producer, Queue, QueueDepth, QueueSpec,
-    RawString, ReceiveOptions, SendOptions,
+    AttributeDrift, AttributeValue, Consumer, DlqSpec, Error as SqsError, Producer, Queue,
+    QueueDepth, QueueSpec, RawString, ReceiveOptions, SendOptions,
 };
 
 use crate::error::{CliError, Result};
@@ -87,7 +87,7 @@ pub(crate) async fn queues(client: &Client, prefix: Option<&str>, out: &Out) -> 
     Ok(())
 }
 
-fn queue_json(q: &Queue) -> Value {
+pub(crate) fn queue_json(q: &Queue) -> Value {
     json!({ "name": q.name(), "url": q.url(), "arn": q.arn(), "fifo": q.is_fifo() })
 }
 
@@ -112,14 +112,7 @@ pub(crate) async fn create(client: &Client, a: &CreateArgs, out: &Out) -> Result
     }
     let t = spec.ensure(client).await?;
     if out.json() {
-        let drift: Vec<Value> = t
-            .drift
-            .iter()
-            .map(|d| {
-                json!({ "queue": d.queue, "attribute": d.attribute,
-                        "expected": d.expected, "actual": d.actual })
-            })
-            .collect();
+        let drift = drift_json(&t.drift);
         out.value(&json!({
             "queue": queue_json(&t.queue),
             "dlq": t.dlq.as_ref().map(queue_json),
@@ -137,7 +130,42 @@ pub(crate) async fn create(client: &Client, a: &CreateArgs, out: &Out) -> Result
     Ok(())
 }
 
-async fn read_input(file: Option<std::path::PathBuf>) -> Result<Vec<String>> {
+/// Drift entries as JSON objects (`create`, `subscribe`).
+pub(crate) fn drift_json(drift: &[AttributeDrift]) -> Vec<Value> {
+    drift
+        .iter()
+        .map(|d| {
+            json!({ "queue": d.queue, "attribute": d.attribute,
+                    "expected": d.expected, "actual": d.actual })
+        })
+        .collect()
+}
+
+/// Prints each failed message (one line each) after `ok` succeeded, and turns them
+/// into the command's error: a lone failure is itself, more are summed up (`send`,
+/// `publish`; `done` is the verb: "sent", "published").
+pub(crate) fn report_failures(ok: usize, errors: Vec<(usize, SqsError)>, done: &str) -> Result<()> {
+    let total = errors.len();
+    let mut errors = errors.into_iter();
+    match errors.next() {
+        None => Ok(()),
+        Some((_, e)) if total == 1 && ok == 0 => Err(e.into()),
+        Some((i, first)) => {
+            let first = CliError::from(first);
+            let code = first.exit_code();
+            eprintln!("weir: message {}: {first}", i + 1);
+            for (i, e) in errors {
+                eprintln!("weir: message {}: {}", i + 1, CliError::from(e));
+            }
+            Err(CliError::Reported(
+                code,
+                format!("{total} of {} messages not {done}", ok + total),
+            ))
+        }
+    }
+}
+
+pub(crate) async fn read_input(file: Option<std::path::PathBuf>) -> Result<Vec<String>> {
     let stdin_tty = file.is_none() && std::io::stdin().is_terminal();
     if stdin_tty {
         eprintln!("weir: reading messages from stdin, one per line (Ctrl-D to end)");
@@ -222,24 +250,7 @@ pub(crate) async fn send(client: &Client, a: &SendArgs, out: &Out) -> Result<()>
             out.line(id);
         }
     }
-    let total = errors.len();
-    let mut errors = errors.into_iter();
-    match errors.next() {
-        None => Ok(()),
-        Some((_, e)) if total == 1 && ids.is_empty() => Err(e.into()),
-        Some((i, first)) => {
-            let first = CliError::from(first);
-            let code = first.exit_code();
-            eprintln!("weir: message {}: {first}", i + 1);
-            for (i, e) in errors {
-                eprintln!("weir: message {}: {}", i + 1, CliError::from(e));
-            }
-            Err(CliError::Reported(
-                code,
-                format!("{total} of {} messages not sent", ids.len() + total),
-            ))
-        }
-    }
+    report_failures(ids.len(), errors, "sent")
 }
 
 /// `weir peek`.

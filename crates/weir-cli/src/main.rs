@@ -5,6 +5,10 @@
 //! weir create  NAME [--fifo] [--dlq NAME --max-receive N] [--visibility S]
 //! weir send    QUEUE [--body S | --file F | (stdin, one message per line)]
 //!              [--group G] [--dedup D] [--delay S] [--attr k=v ...]
+//! weir publish TOPIC [--message M | --file F | (stdin, one message per line)]
+//!              [--subject S] [--group G] [--dedup D] [--attr k=v ...]
+//! weir subscribe TOPIC QUEUE [--raw] [--filter-policy JSON]
+//!              [--filter-scope attributes|body] [--create]
 //! weir peek    QUEUE [-n N]
 //! weir stats   QUEUE [--watch]
 //! weir redrive DLQ [--to SRC] [--rate N]
@@ -59,6 +63,7 @@ mod client;
 mod commands;
 mod error;
 mod output;
+mod sns;
 
 use std::path::PathBuf;
 
@@ -113,6 +118,18 @@ enum Command {
     Create(CreateArgs),
     /// Send messages: --body, --file, or one message per stdin line (batched).
     Send(SendArgs),
+    /// Publish messages to an SNS topic: --message, --file, or one per stdin line (batched).
+    Publish(PublishArgs),
+    /// Subscribe a queue to an SNS topic (with the queue policy that lets the topic send).
+    #[command(
+        long_about = "Subscribe a queue to an SNS topic, unless it already is.\n\nMerges the \
+        statement that lets the topic send (sns.amazonaws.com, sqs:SendMessage, aws:SourceArn \
+        = the topic) into the queue's policy, keeping its other statements, then subscribes \
+        with RawMessageDelivery and the filter policy. An existing subscription is not \
+        changed: how it differs is reported as drift. With --create, the topic and the queue \
+        are created first if missing (FIFO when their names end in .fifo)."
+    )]
+    Subscribe(SubscribeArgs),
     /// Show messages without consuming them (raises their receive count: see --help).
     #[command(
         long_about = "Show messages without consuming them.\n\nPeek receives with a \
@@ -234,6 +251,59 @@ struct SendArgs {
     /// A string message attribute, name=value (repeatable).
     #[arg(long = "attr", value_name = "K=V", value_parser = parse_attr)]
     attrs: Vec<(String, String)>,
+}
+
+#[derive(Debug, Args)]
+struct PublishArgs {
+    /// Topic name or ARN.
+    topic: String,
+    /// The message.
+    #[arg(long, conflicts_with = "file")]
+    message: Option<String>,
+    /// Publish this file's content as one message.
+    #[arg(long)]
+    file: Option<PathBuf>,
+    /// The subject (fewer than 100 characters).
+    #[arg(long)]
+    subject: Option<String>,
+    /// FIFO message group id.
+    #[arg(long)]
+    group: Option<String>,
+    /// FIFO deduplication id (with stdin lines, line n gets D-n).
+    #[arg(long)]
+    dedup: Option<String>,
+    /// A string message attribute, name=value (repeatable).
+    #[arg(long = "attr", value_name = "K=V", value_parser = parse_attr)]
+    attrs: Vec<(String, String)>,
+}
+
+/// What a filter policy looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FilterScopeArg {
+    /// Message attributes (SNS's default).
+    Attributes,
+    /// The message body (JSON).
+    Body,
+}
+
+#[derive(Debug, Args)]
+struct SubscribeArgs {
+    /// Topic name or ARN.
+    topic: String,
+    /// Queue name, URL or ARN.
+    queue: String,
+    /// Raw message delivery: the queue gets the message itself, not an SNS notification.
+    #[arg(long)]
+    raw: bool,
+    /// A filter policy (JSON): only messages it accepts reach the queue.
+    #[arg(long, value_name = "JSON")]
+    filter_policy: Option<String>,
+    /// What the filter policy looks at.
+    #[arg(long, value_enum, default_value_t = FilterScopeArg::Attributes, requires = "filter_policy")]
+    filter_scope: FilterScopeArg,
+    /// Create the topic and the queue if missing.
+    #[arg(long)]
+    create: bool,
 }
 
 /// What `bench --baseline` compares with.
@@ -410,9 +480,17 @@ async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(args) => bench::run(&endpoint, &args, json).await,
         command => {
             let counter = client::RequestCounter::default();
-            let (client, _local) = client::build(&endpoint, &counter).await;
+            let (client, local) = client::build(&endpoint, &counter).await;
             let out = output::Out::new(json);
             match command {
+                Command::Publish(a) => {
+                    let sns = client::build_sns(&endpoint, local.as_ref()).await;
+                    sns::publish(&sns, &a, &out).await
+                }
+                Command::Subscribe(a) => {
+                    let sns = client::build_sns(&endpoint, local.as_ref()).await;
+                    sns::subscribe(&sns, &client, &a, &out).await
+                }
                 Command::Queues { prefix } => {
                     commands::queues(&client, prefix.as_deref(), &out).await
                 }
