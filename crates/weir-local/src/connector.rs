@@ -15,7 +15,7 @@ use http_body_util::BodyExt;
 
 use crate::engine::{Engine, EngineResponse};
 use crate::fault::FaultAction;
-use crate::gateway::{self, Incoming};
+use crate::gateway::{self, Incoming, Service};
 use crate::latency::Latency;
 
 /// An [`HttpClient`] and [`HttpConnector`] that answers SQS requests from memory.
@@ -69,10 +69,21 @@ impl HttpConnector for LocalConnector {
                 body,
                 base_url: &engine.base_url,
             };
-            let target = incoming.header("x-amz-target").unwrap_or_default();
-            let op = target.strip_prefix("AmazonSQS.").unwrap_or(target);
+            // Faults name operations: SQS's by their target, SNS's by their Action.
+            let sns = incoming.service() == Service::Sns;
+            let op = if sns {
+                crate::query::action(&incoming).unwrap_or_default()
+            } else {
+                let target = incoming.header("x-amz-target").unwrap_or_default();
+                target.strip_prefix("AmazonSQS.").unwrap_or(target)
+            };
             let fault = engine.faults.pick(op);
             match &fault {
+                Some(FaultAction::Error {
+                    status,
+                    code,
+                    message,
+                }) if sns => return to_http_response(crate::sns::injected(*status, code, message)),
                 Some(FaultAction::Error {
                     status,
                     code,

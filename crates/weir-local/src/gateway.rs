@@ -244,5 +244,20 @@ mod tests {
             Service::Other
         );
         assert_eq!(req(vec![]).service(), Service::Sqs);
+        let unsigned = |query: &'static str| Incoming {
+            method: "GET",
+            path: "/",
+            query,
+            headers: Vec::new(),
+            body: b"",
+            base_url: "http://localhost",
+        };
+        assert_eq!(
+            unsigned("Action=Unsubscribe&SubscriptionArn=x").service(),
+            Service::Sns
+        );
+        assert_eq!(unsigned("Action=SendMessage").service(), Service::Sqs);
+        // AddPermission is both SQS's and SNS's: unsigned, it stays SQS's.
+        assert_eq!(unsigned("Action=AddPermission").service(), Service::Sqs);
     }
 }

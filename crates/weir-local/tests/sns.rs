@@ -569,7 +569,8 @@ async fn subscription_input_is_checked_as_aws_checks_it() {
         code_of(sub(&t, "sqs", &qf).await).1,
         "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
     );
-    assert_eq!(code_of(sub(&tf, "sqs", &q).await).0, "InvalidParameter");
+    // A FIFO topic takes a standard queue.
+    assert!(sub(&tf, "sqs", &q).await.is_ok());
     assert_eq!(
         code_of(sub(&format!("{t}x"), "sqs", &q).await).0,
         "NotFound"
@@ -1274,4 +1275,48 @@ async fn http_get(addr: std::net::SocketAddr, url: &str) -> (u16, String) {
     s.read_to_string(&mut out).await.unwrap();
     let status = out[9..12].parse().unwrap();
     (status, out)
+}
+
+#[tokio::test(start_paused = true)]
+async fn faults_name_sns_operations_by_action() {
+    use weir_local::FaultRule;
+    let f = Fixture::new();
+    let t = f.topic("t").await;
+    f.local.faults().inject(
+        FaultRule::error(400, "AuthorizationError", "injected")
+            .operation("Publish")
+            .times(1),
+    );
+    let r = f.sns.publish().topic_arn(&t).message("m").send().await;
+    assert_eq!(code_of(r), ("AuthorizationError".into(), "injected".into()));
+    assert!(
+        f.sns
+            .publish()
+            .topic_arn(&t)
+            .message("m")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_fifo_topic_delivers_to_standard_queues_without_fifo_ids() {
+    let f = Fixture::new();
+    let (url, q) = f.queue("std").await;
+    let t = f.topic("t.fifo").await;
+    f.subscribe(&t, &q, &[]).await;
+    f.sns
+        .publish()
+        .topic_arn(&t)
+        .message("m")
+        .message_group_id("g")
+        .message_deduplication_id("d")
+        .send()
+        .await
+        .unwrap();
+    let got = f.receive(&url).await;
+    let attrs = got[0].attributes().unwrap();
+    assert!(!attrs.contains_key(&MessageSystemAttributeName::MessageGroupId));
+    assert!(!attrs.contains_key(&MessageSystemAttributeName::MessageDeduplicationId));
 }

@@ -190,6 +190,11 @@ fn dispatch(
     Ok(wire::ok(action, result))
 }
 
+/// An injected error, in the XML an SNS client parses.
+pub(crate) fn injected(status: u16, code: &str, message: &str) -> EngineResponse {
+    wire::injected(status, code, message)
+}
+
 /// Checks a topic ARN's shape and region, as AWS does before looking it up.
 pub(crate) fn check_topic_arn(arn: &str, ctx: &SnsCtx<'_>, param: &str) -> SnsResult<()> {
     let parts: Vec<&str> = arn.split(':').collect();

@@ -117,15 +117,11 @@ fn check_endpoint(protocol: &str, endpoint: &str, topic_fifo: bool) -> SnsResult
     if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sqs" {
         return Err(SnsError::invalid("Invalid parameter: SQS endpoint ARN"));
     }
-    let queue_fifo = endpoint.ends_with(".fifo");
-    if queue_fifo && !topic_fifo {
+    // A FIFO queue needs a FIFO topic; a FIFO topic takes standard queues too (they
+    // get its messages without order or deduplication), as AWS and LocalStack do.
+    if endpoint.ends_with(".fifo") && !topic_fifo {
         return Err(SnsError::invalid(
             "Invalid parameter: Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics",
-        ));
-    }
-    if topic_fifo && !queue_fifo {
-        return Err(SnsError::invalid(
-            "Invalid parameter: Invalid parameter: Endpoint Reason: Please use FIFO SQS queue",
         ));
     }
     Ok(())

@@ -78,19 +78,20 @@ impl SnsError {
 
     /// The XML error response.
     pub(crate) fn response(&self) -> EngineResponse {
-        let request_id = crate::checksum::fast_uuid_string();
-        let fault = if self.status >= 500 {
-            "Receiver"
-        } else {
-            "Sender"
-        };
-        let body = format!(
-            "<ErrorResponse xmlns=\"{XMLNS}\"><Error><Type>{fault}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
-            self.code,
-            escape(&self.message),
-        );
-        xml_response(self.status, request_id, body)
+        injected(self.status, self.code, &self.message)
     }
+}
+
+/// An XML error response with any code (also for injected faults).
+pub(crate) fn injected(status: u16, code: &str, message: &str) -> EngineResponse {
+    let request_id = crate::checksum::fast_uuid_string();
+    let fault = if status >= 500 { "Receiver" } else { "Sender" };
+    let body = format!(
+        "<ErrorResponse xmlns=\"{XMLNS}\"><Error><Type>{fault}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        escape(code),
+        escape(message),
+    );
+    xml_response(status, request_id, body)
 }
 
 fn xml_response(status: u16, request_id: String, body: String) -> EngineResponse {
