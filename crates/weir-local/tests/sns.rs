@@ -780,6 +780,37 @@ async fn publish_input_is_checked_as_aws_checks_it() {
         .send()
         .await;
     assert_eq!(code_of(r).1, "Invalid parameter: Subject");
+    for bad in ["two\nlines", " leading space", &"s".repeat(100)] {
+        let r = f
+            .sns
+            .publish()
+            .topic_arn(&t)
+            .message("m")
+            .subject(bad)
+            .send()
+            .await;
+        assert_eq!(code_of(r).1, "Invalid parameter: Subject", "{bad:?}");
+    }
+    assert!(
+        f.sns
+            .publish()
+            .topic_arn(&t)
+            .message("m")
+            .subject("Größe: 7")
+            .send()
+            .await
+            .is_ok()
+    );
+    // TargetArn names a topic too.
+    assert!(
+        f.sns
+            .publish()
+            .target_arn(&t)
+            .message("m")
+            .send()
+            .await
+            .is_ok()
+    );
     let r = f
         .sns
         .publish()

@@ -168,12 +168,13 @@ fn structured(message: &str) -> SnsResult<String> {
 
 /// Every check that needs only the message (not the topic), in AWS's order.
 fn draft(form: &Form, at: &str) -> SnsResult<Draft> {
+    // AWS: UTF-8 text that begins with a letter, number or punctuation mark, with no
+    // line breaks or control characters, under 100 characters.
     let subject = form.get("Subject");
     if let Some(s) = subject
-        && (s.is_empty()
-            || s.len() >= 100
-            || !s.starts_with(|c: char| c.is_ascii_graphic())
-            || s.chars().any(|c| !(' '..='~').contains(&c)))
+        && (!s.starts_with(|c: char| c.is_alphanumeric() || c.is_ascii_punctuation())
+            || s.chars().count() >= 100
+            || s.chars().any(char::is_control))
     {
         return Err(SnsError::invalid("Invalid parameter: Subject"));
     }
