@@ -69,6 +69,31 @@ pub enum Clock {
 ///
 /// When nothing answers at `endpoint`, as [`localstack_client`].
 pub async fn localstack_client_at(endpoint: &str, clock: Clock) -> aws_sdk_sqs::Client {
+    let config = localstack_config(endpoint, clock).await;
+    let client = aws_sdk_sqs::Client::new(&config);
+    if let Err(err) = client.list_queues().max_results(1).send().await {
+        panic!(
+            "LocalStack is not reachable at {endpoint} ({}).\n\
+             These tests run against LocalStack because the `localstack` feature is on \
+             (or, for weir-sqs's tests, WEIR_SQS_TEST_TARGET=localstack).\n\
+             Start it with `localstack/up`, or run the README's test command `scripts/test`, \
+             which starts and stops it.",
+            aws_sdk_sqs::error::DisplayErrorContext(&err)
+        );
+    }
+    client
+}
+
+/// An SNS client for the LocalStack at [`localstack_endpoint`], built as
+/// [`localstack_client`] builds the SQS one (call that first: it fails with the
+/// message that says how to start LocalStack).
+pub async fn localstack_sns_client() -> aws_sdk_sns::Client {
+    aws_sdk_sns::Client::new(&localstack_config(&localstack_endpoint(), Clock::Real).await)
+}
+
+/// aws-config's defaults pointed at `endpoint`, with LocalStack's test region and
+/// credentials where the environment sets none.
+async fn localstack_config(endpoint: &str, clock: Clock) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).endpoint_url(endpoint);
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
@@ -83,19 +108,7 @@ pub async fn localstack_client_at(endpoint: &str, clock: Clock) -> aws_sdk_sqs::
             .timeout_config(TimeoutConfig::disabled())
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
     }
-    let config = loader.load().await;
-    let client = aws_sdk_sqs::Client::new(&config);
-    if let Err(err) = client.list_queues().max_results(1).send().await {
-        panic!(
-            "LocalStack is not reachable at {endpoint} ({}).\n\
-             These tests run against LocalStack because the `localstack` feature is on \
-             (or, for weir-sqs's tests, WEIR_SQS_TEST_TARGET=localstack).\n\
-             Start it with `localstack/up`, or run the README's test command `scripts/test`, \
-             which starts and stops it.",
-            aws_sdk_sqs::error::DisplayErrorContext(&err)
-        );
-    }
-    client
+    loader.load().await
 }
 
 pub use weir::test::{eventually, unique_name};

@@ -22,5 +22,6 @@ mod namespaces;
 mod queues;
 mod redrive;
 mod responses;
+mod sns;
 mod visibility;
 mod wording;

@@ -19,34 +19,49 @@ pub enum Target {
     LocalStack,
 }
 
-/// What a scenario gets: the client, the target, and the queues to delete afterwards.
+/// What a scenario gets: the SQS and SNS clients of one target, the target, and the
+/// queues and topics to delete afterwards.
 pub struct Ctx {
     pub client: Client,
+    pub sns: aws_sdk_sns::Client,
     pub target: Target,
     created: Mutex<Vec<String>>,
+    topics: Mutex<Vec<String>>,
 }
 
 impl Ctx {
-    pub fn new(client: Client, target: Target) -> Self {
+    pub fn new(client: Client, sns: aws_sdk_sns::Client, target: Target) -> Self {
         Self {
             client,
+            sns,
             target,
             created: Mutex::new(Vec::new()),
+            topics: Mutex::new(Vec::new()),
         }
     }
 
-    /// A fresh in-process SQS (no queues), meant for paused tokio time.
+    /// A fresh in-process SQS and SNS (no queues, no topics), meant for paused tokio
+    /// time.
     pub fn in_process() -> Self {
-        Self::new(weir_local::LocalSqs::new().client(), Target::InProcess)
+        let local = weir_local::LocalSqs::new();
+        Self::new(local.client(), local.sns_client(), Target::InProcess)
     }
 
-    /// A client for LocalStack (panics when it is not reachable).
+    /// Clients for LocalStack (panics when it is not reachable).
     #[cfg(feature = "localstack")]
     pub async fn localstack() -> Self {
         Self::new(
             weir_integration_tests::localstack_client().await,
+            weir_integration_tests::localstack_sns_client().await,
             Target::LocalStack,
         )
+    }
+
+    /// Remembers a topic to delete after the scenario.
+    pub fn track_topic(&self, arn: &str) {
+        if let Ok(mut t) = self.topics.lock() {
+            t.push(arn.to_owned());
+        }
     }
 
     /// Whether waiting costs nothing (paused time): scenarios use it only to add the
@@ -302,6 +317,14 @@ impl Ctx {
             .unwrap_or_default();
         for url in urls {
             let _ = self.client.delete_queue().queue_url(url).send().await;
+        }
+        let topics = self
+            .topics
+            .lock()
+            .map(|mut t| std::mem::take(&mut *t))
+            .unwrap_or_default();
+        for arn in topics {
+            let _ = self.sns.delete_topic().topic_arn(arn).send().await;
         }
     }
 }
