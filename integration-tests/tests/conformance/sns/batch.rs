@@ -10,6 +10,8 @@ conformance!(
     publish_batch_refuses_more_than_ten_entries,
     publish_batch_refuses_repeated_entry_ids,
     publish_batch_refuses_an_empty_batch,
+    publish_batch_refuses_more_than_256_kib_in_all,
+    a_fifo_batch_entry_without_a_group_id_fails_the_request,
 );
 
 fn entry(id: &str, message: &str) -> Entry {
@@ -92,4 +94,50 @@ async fn publish_batch_refuses_an_empty_batch(ctx: &Ctx) {
         Target::InProcess => "EmptyBatchRequest",
     };
     assert_eq!(err_code(result), expected, "no entries");
+}
+
+async fn publish_batch_refuses_more_than_256_kib_in_all(ctx: &Ctx) {
+    let topic = ctx.topic("conf-batchlong").await;
+    // Each entry fits alone; together they are over 256 KiB (262,144 bytes).
+    let entries = vec![
+        entry("a", &"x".repeat(200_000)),
+        entry("b", &"y".repeat(70_000)),
+    ];
+    ctx.rejects(
+        ctx.sns
+            .publish_batch()
+            .topic_arn(&topic)
+            .set_publish_batch_request_entries(Some(entries))
+            .send()
+            .await,
+        "BatchRequestTooLong",
+        "a batch over 256 KiB in all",
+    );
+}
+
+async fn a_fifo_batch_entry_without_a_group_id_fails_the_request(ctx: &Ctx) {
+    let topic = ctx.fifo_topic("conf-batchfifo", &[]).await;
+    let grouped = Entry::builder()
+        .id("a")
+        .message("m")
+        .message_group_id("g")
+        .message_deduplication_id("1")
+        .build()
+        .expect("id and message are set");
+    let ungrouped = Entry::builder()
+        .id("b")
+        .message("m")
+        .message_deduplication_id("2")
+        .build()
+        .expect("id and message are set");
+    ctx.rejects(
+        ctx.sns
+            .publish_batch()
+            .topic_arn(&topic)
+            .set_publish_batch_request_entries(Some(vec![grouped, ungrouped]))
+            .send()
+            .await,
+        "InvalidParameter",
+        "a FIFO batch with an entry without MessageGroupId",
+    );
 }
