@@ -277,3 +277,67 @@ print(topic, end="")"#,
     delete_queue(&enveloped).await;
     delete_queue(&raw).await;
 }
+
+/// weir's `TopicSpec` subscribes a queue to a topic and its `Publisher<T>` publishes
+/// to it; boto3 reads the SQS side: the notification AWS's SDKs expect, with the
+/// payload, the attributes and the trace context.
+#[tokio::test]
+async fn weir_publisher_publishes_and_boto3_reads_the_notification() {
+    use weir_sqs::sns::{PublishOptions, Publisher, SubscriptionSpec, TopicSpec};
+
+    let queue = queue().await;
+    let sns = weir_integration_tests::localstack_sns_client().await;
+    let topology = TopicSpec::standard(unique_name("interop-pub"))
+        .subscribe(SubscriptionSpec::queue(queue.url()))
+        .ensure(&sns, queue.client())
+        .await
+        .unwrap();
+    let publisher: Publisher<Order> = Publisher::builder(topology.topic.clone())
+        .traceparent(|| Some(TRACEPARENT.to_owned()))
+        .build()
+        .unwrap();
+    let order = Order {
+        id: 9,
+        customer: "lin".into(),
+        total_cents: 4200,
+    };
+    let options = PublishOptions::default()
+        .with_subject("order placed")
+        .with_attribute("source", AttributeValue::string("weir"));
+    let out = publisher.publish_with(&order, options).await.unwrap();
+
+    let printed = boto3(
+        queue.url(),
+        r#"m = None
+for _ in range(20):
+    r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+    if r.get("Messages"):
+        m = r["Messages"][0]
+        break
+n = json.loads(m["Body"])
+print(json.dumps({"type": n["Type"], "id": n["MessageId"], "topic": n["TopicArn"],
+                  "subject": n.get("Subject"), "order": json.loads(n["Message"]),
+                  "attrs": n["MessageAttributes"]}))
+sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])"#,
+    );
+    let got: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(got["type"], "Notification");
+    assert_eq!(got["id"], out.message_id());
+    assert_eq!(got["topic"], topology.topic.arn());
+    assert_eq!(got["subject"], "order placed");
+    assert_eq!(
+        serde_json::from_value::<Order>(got["order"].clone()).unwrap(),
+        order
+    );
+    assert_eq!(
+        got["attrs"]["source"],
+        serde_json::json!({"Type": "String", "Value": "weir"})
+    );
+    assert_eq!(got["attrs"]["traceparent"]["Value"], TRACEPARENT);
+    sns.delete_topic()
+        .topic_arn(topology.topic.arn())
+        .send()
+        .await
+        .unwrap();
+    delete_queue(&queue).await;
+}
