@@ -543,17 +543,17 @@ fn send_lines(s: &Server, queue: &str, n: usize) {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("weir send starts");
     let lines: String = (0..n).map(|i| format!("{{\"n\":{i}}}\n")).collect();
     child
         .stdin
         .take()
-        .unwrap()
+        .expect("stdin is piped")
         .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+        .expect("stdin takes the lines");
+    let out = child.wait_with_output().expect("weir send ends");
     assert!(out.status.success());
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON output");
     assert_eq!(v["sent"], n);
 }
 
