@@ -11,9 +11,11 @@ use aws_sdk_sqs::Client;
 use aws_sdk_sqs::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sqs::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_sqs::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
 
 /// An SDK interceptor that counts every HTTP request a client sends (retries included),
-/// by SQS operation (`SendMessageBatch`, `ReceiveMessage`, ...).
+/// by operation (`SendMessageBatch`, `ReceiveMessage`, ...; on an SNS or S3 client's
+/// config, `Publish`, `PutObject`, ...).
 ///
 /// Clones share one count.
 ///
@@ -97,15 +99,55 @@ impl Intercept for RequestCounter {
         &self,
         context: &BeforeTransmitInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // The JSON protocol names the operation in `X-Amz-Target: AmazonSQS.<Operation>`.
-        let operation = context
-            .request()
-            .headers()
-            .get("x-amz-target")
-            .map_or("unknown", |t| t.trim_start_matches("AmazonSQS."));
+        // The SDK names the operation it runs (`SendMessageBatch`, and for an SNS or S3
+        // client the counter is attached to, `Publish` or `PutObject`); the JSON
+        // protocol's `X-Amz-Target: AmazonSQS.<Operation>` is the fallback.
+        let operation = match cfg.load::<Metadata>() {
+            Some(metadata) => metadata.name(),
+            None => context
+                .request()
+                .headers()
+                .get("x-amz-target")
+                .map_or("unknown", |t| t.trim_start_matches("AmazonSQS.")),
+        };
         *self.counts().entry(operation.to_owned()).or_default() += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_by_the_operation_the_sdk_runs() {
+        let local = weir_local::LocalSqs::new();
+        let (sqs, counter) = RequestCounter::attach(&local.client());
+        sqs.create_queue().queue_name("q").send().await.unwrap();
+        sqs.list_queues().send().await.unwrap();
+        sqs.list_queues().send().await.unwrap();
+        assert_eq!(counter.get("CreateQueue"), 1);
+        assert_eq!(counter.get("ListQueues"), 2);
+        assert_eq!(counter.total(), 3);
+    }
+
+    /// The SNS query protocol has no `X-Amz-Target`: the SDK's metadata names it.
+    #[cfg(feature = "sns")]
+    #[tokio::test(start_paused = true)]
+    async fn counts_an_sns_clients_operations_too() {
+        let local = weir_local::LocalSqs::new();
+        let counter = RequestCounter::new();
+        let conf = local
+            .sns_config_builder()
+            .interceptor(counter.clone())
+            .build();
+        let sns = aws_sdk_sns::Client::from_conf(conf);
+        sns.create_topic().name("t").send().await.unwrap();
+        sns.list_topics().send().await.unwrap();
+        assert_eq!(counter.get("CreateTopic"), 1);
+        assert_eq!(counter.get("ListTopics"), 1);
+        assert_eq!(counter.get("unknown"), 0);
     }
 }
