@@ -47,6 +47,19 @@ pub async fn client() -> Client {
     weir::client().await
 }
 
+/// [`client`]'s choice for an example that also publishes to SNS topics: both clients
+/// of the same target (one in-process engine answers both, or the standard chain's
+/// endpoints, `AWS_ENDPOINT_URL_SNS` / `AWS_ENDPOINT_URL`).
+pub async fn clients_with_sns() -> (Client, weir::aws_sdk_sns::Client) {
+    let forced_local = env("WEIR_EXAMPLES_TARGET").is_some_and(|v| v == "local");
+    if forced_local || !REMOTE_ENV.iter().any(|name| env(name).is_some()) {
+        println!("target: the in-process SQS and SNS (weir::local)");
+        let local = weir::local::LocalSqs::new();
+        return (local.client(), local.sns_client());
+    }
+    (client().await, weir::sns_client().await)
+}
+
 /// Deletes the queues an example created, so runs against LocalStack or AWS leave
 /// nothing behind. Failures are reported and otherwise ignored.
 pub async fn delete_queues(queues: &[&Queue]) {

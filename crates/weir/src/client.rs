@@ -34,3 +34,12 @@ pub async fn client() -> aws_sdk_sqs::Client {
     let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
     aws_sdk_sqs::Client::new(&config)
 }
+
+/// Builds an SNS client from the same standard chain as [`client`] (feature `sns`): the
+/// endpoint is `AWS_ENDPOINT_URL_SNS`, then `AWS_ENDPOINT_URL`, else the region's.
+/// A service that publishes to topics and consumes queues builds both from one place.
+#[cfg(feature = "sns")]
+pub async fn sns_client() -> aws_sdk_sns::Client {
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    aws_sdk_sns::Client::new(&config)
+}

@@ -9,6 +9,8 @@ pub use aws_config;
 pub use aws_sdk_sns;
 pub use aws_sdk_sqs;
 pub use client::client;
+#[cfg(feature = "sns")]
+pub use client::sns_client;
 pub use serde;
 pub use weir_sqs as sqs;
 
