@@ -30,7 +30,7 @@ pub struct LocalConnector {
 }
 
 pub(crate) fn to_http_response(resp: EngineResponse) -> Result<HttpResponse, ConnectorError> {
-    let (status, headers, body) = resp.into_parts();
+    let (status, headers, body) = resp.into_wire();
     let status = StatusCode::try_from(status).map_err(|e| ConnectorError::other(e.into(), None))?;
     let mut out = HttpResponse::new(status, SdkBody::from(body));
     for (k, v) in headers {
@@ -69,13 +69,16 @@ impl HttpConnector for LocalConnector {
                 body,
                 base_url: &engine.base_url,
             };
-            // Faults name operations: SQS's by their target, SNS's by their Action.
-            let sns = incoming.service() == Service::Sns;
-            let op = if sns {
-                crate::query::action(&incoming).unwrap_or_default()
-            } else {
-                let target = incoming.header("x-amz-target").unwrap_or_default();
-                target.strip_prefix("AmazonSQS.").unwrap_or(target)
+            // Faults name operations: SQS's by their target, SNS's by their Action, S3's
+            // by what method, path and query make them (PutObject, UploadPart).
+            let service = incoming.service();
+            let op = match service {
+                Service::Sns => crate::query::action(&incoming).unwrap_or_default(),
+                Service::S3 => crate::s3::operation(&incoming),
+                Service::Sqs | Service::Other => {
+                    let target = incoming.header("x-amz-target").unwrap_or_default();
+                    target.strip_prefix("AmazonSQS.").unwrap_or(target)
+                }
             };
             let fault = engine.faults.pick(op);
             match &fault {
@@ -83,12 +86,16 @@ impl HttpConnector for LocalConnector {
                     status,
                     code,
                     message,
-                }) if sns => return to_http_response(crate::sns::injected(*status, code, message)),
-                Some(FaultAction::Error {
-                    status,
-                    code,
-                    message,
-                }) => return to_http_response(EngineResponse::injected(*status, code, message)),
+                }) => {
+                    let head = incoming.method.eq_ignore_ascii_case("HEAD");
+                    return to_http_response(match service {
+                        Service::Sns => crate::sns::injected(*status, code, message),
+                        Service::S3 => crate::s3::injected(*status, code, message, head),
+                        Service::Sqs | Service::Other => {
+                            EngineResponse::injected(*status, code, message)
+                        }
+                    });
+                }
                 Some(FaultAction::DropConnection) => {
                     return Err(ConnectorError::io(
                         "weir-local: injected dropped connection".into(),

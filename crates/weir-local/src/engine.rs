@@ -1,9 +1,11 @@
 //! The engine: a registry of queues and the dispatch of `AmazonSQS.<Operation>` requests.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
+use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
@@ -24,7 +26,10 @@ use crate::queue::Queue;
 pub struct EngineResponse {
     status: u16,
     headers: Vec<(&'static str, String)>,
-    body: Vec<u8>,
+    /// Headers whose names are not known in advance (S3's `x-amz-meta-*`).
+    named: Vec<(String, String)>,
+    /// `Bytes`, so that an S3 object is answered without copying it.
+    body: Bytes,
 }
 
 impl EngineResponse {
@@ -33,7 +38,8 @@ impl EngineResponse {
         self.status
     }
 
-    /// The response headers (besides `content-length`).
+    /// The response headers (besides `content-length`, and besides S3's user metadata,
+    /// `x-amz-meta-*`, which [`header`](Self::header) also finds).
     pub fn headers(&self) -> &[(&'static str, String)] {
         &self.headers
     }
@@ -42,6 +48,8 @@ impl EngineResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
+            .map(|(k, v)| (*k, v))
+            .chain(self.named.iter().map(|(k, v)| (k.as_str(), v)))
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
@@ -51,58 +59,80 @@ impl EngineResponse {
         &self.body
     }
 
-    /// Consumes the response into its parts.
+    /// Consumes the response into its parts (without S3's `x-amz-meta-*` headers).
     pub fn into_parts(self) -> (u16, Vec<(&'static str, String)>, Vec<u8>) {
-        (self.status, self.headers, self.body)
+        (self.status, self.headers, Vec::from(self.body))
+    }
+
+    /// Every header (fixed names, then named ones) and the body, for the wire.
+    pub(crate) fn into_wire(self) -> (u16, Vec<(Cow<'static, str>, String)>, Bytes) {
+        let headers = self
+            .headers
+            .into_iter()
+            .map(|(k, v)| (Cow::Borrowed(k), v))
+            .chain(self.named.into_iter().map(|(k, v)| (Cow::Owned(k), v)))
+            .collect();
+        (self.status, headers, self.body)
     }
 
     /// A response with the given parts (for answers in another protocol than JSON).
-    pub(crate) fn new(status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8>) -> Self {
+    pub(crate) fn new(
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: impl Into<Bytes>,
+    ) -> Self {
         Self {
             status,
             headers,
-            body,
+            named: Vec::new(),
+            body: body.into(),
         }
     }
 
+    /// Adds headers whose names are only known at run time.
+    pub(crate) fn with_named(mut self, named: Vec<(String, String)>) -> Self {
+        self.named = named;
+        self
+    }
+
     fn ok(body: Vec<u8>) -> Self {
-        Self {
-            status: 200,
-            headers: vec![
+        Self::new(
+            200,
+            vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
                 ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
             ],
             body,
-        }
+        )
     }
 
     /// An injected error with an arbitrary code.
     pub(crate) fn injected(status: u16, code: &str, message: &str) -> Self {
         let body = serde_json::json!({ "__type": format!("com.amazonaws.sqs#{code}"), "message": message });
         let fault = if status >= 500 { "Receiver" } else { "Sender" };
-        Self {
+        Self::new(
             status,
-            headers: vec![
+            vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
                 ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
-            body: body.to_string().into_bytes(),
-        }
+            body.to_string().into_bytes(),
+        )
     }
 
     pub(crate) fn error(e: &SqsError) -> Self {
         let (status, type_name, code, fault) = e.kind.wire();
         let body = serde_json::json!({ "__type": type_name, "message": e.message });
-        Self {
+        Self::new(
             status,
-            headers: vec![
+            vec![
                 ("content-type", "application/x-amz-json-1.0".to_owned()),
                 ("x-amzn-requestid", crate::checksum::fast_uuid_string()),
                 ("x-amzn-query-error", format!("{code};{fault}")),
             ],
-            body: body.to_string().into_bytes(),
-        }
+            body.to_string().into_bytes(),
+        )
     }
 }
 
@@ -153,6 +183,8 @@ pub(crate) struct Engine {
     pub(crate) faults: Faults,
     /// The in-process SNS: its topics and subscriptions, delivering into these queues.
     pub(crate) sns: crate::sns::SnsState,
+    /// The in-process S3: its buckets, objects and multipart uploads.
+    pub(crate) s3: crate::s3::S3State,
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> SqsResult<T> {
@@ -181,6 +213,7 @@ impl Engine {
             me: me.clone(),
             faults: Faults::default(),
             sns: crate::sns::SnsState::default(),
+            s3: crate::s3::S3State::default(),
             account,
             region,
             base_url,
@@ -396,6 +429,7 @@ impl std::fmt::Debug for Engine {
             .field("base_url", &self.base_url)
             .field("queues", &queues)
             .field("topics", &self.sns.topic_count())
+            .field("buckets", &self.s3.bucket_count())
             .finish_non_exhaustive()
     }
 }

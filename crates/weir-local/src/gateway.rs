@@ -5,7 +5,8 @@
 //! A request is for SQS when it carries `X-Amz-Target: AmazonSQS.<Operation>`;
 //! otherwise the service named in its SigV4 credential scope
 //! (`Credential=<key>/<date>/<region>/<service>/aws4_request`) decides: `sns` requests
-//! (the query protocol, `Action=Publish&...`) go to the in-process SNS. An unsigned
+//! (the query protocol, `Action=Publish&...`) go to the in-process SNS, and `s3`
+//! requests (REST-XML, path-style `/{bucket}/{key}`) to the in-process S3. An unsigned
 //! request is for SNS when its `Action` is one only SNS has.
 
 use crate::engine::{Ctx, Engine, EngineResponse};
@@ -53,7 +54,6 @@ pub(crate) fn scope(authorization: Option<&str>) -> Option<Scope<'_>> {
 
 /// One HTTP request, borrowed from whichever side received it.
 #[derive(Debug)]
-#[allow(dead_code)] // method, path and query are for the REST services (S3)
 pub(crate) struct Incoming<'a> {
     /// `GET`, `PUT`, `POST`, ...
     pub(crate) method: &'a str,
@@ -132,10 +132,11 @@ async fn answer(engine: &Engine, req: &Incoming<'_>) -> EngineResponse {
     match req.service() {
         Service::Sqs => sqs(engine, req).await,
         Service::Sns => crate::sns::handle(engine, req),
-        Service::S3 | Service::Other => EngineResponse::error(&SqsError::new(
+        Service::S3 => crate::s3::handle(engine, req),
+        Service::Other => EngineResponse::error(&SqsError::new(
             ErrorKind::UnknownOperation,
             format!(
-                "weir-local does not answer this service ({:?}); it answers SQS and SNS.",
+                "weir-local does not answer this service ({:?}); it answers SQS, SNS and S3.",
                 req.scope().map(|s| s.service).unwrap_or_default()
             ),
         )),

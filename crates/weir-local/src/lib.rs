@@ -14,6 +14,7 @@ mod ops;
 mod query;
 mod queue;
 mod request_log;
+mod s3;
 mod server;
 mod sns;
 mod wire;
@@ -420,6 +421,61 @@ impl LocalSqs {
     /// ```
     pub fn sns_client(&self) -> aws_sdk_sns::Client {
         aws_sdk_sns::Client::from_conf(self.sns_config_builder().build())
+    }
+
+    /// An S3 config builder wired to this engine, as [`config_builder`](Self::config_builder)
+    /// is for SQS: same region, credentials, in-process HTTP client and endpoint URL, and
+    /// path-style addressing (`{endpoint}/{bucket}/{key}`), the only style weir-local's S3
+    /// answers. The SDK's defaults otherwise stay, flexible checksums (aws-chunked
+    /// bodies with a CRC32 trailer) included.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aws_sdk_s3::config::retry::RetryConfig;
+    /// let local = weir_local::LocalSqs::new();
+    /// let conf = local.s3_config_builder().retry_config(RetryConfig::disabled()).build();
+    /// let s3 = aws_sdk_s3::Client::from_conf(conf);
+    /// # drop(s3);
+    /// ```
+    pub fn s3_config_builder(&self) -> aws_sdk_s3::config::Builder {
+        aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new(self.engine.region.clone()))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "test",
+                "test",
+                None,
+                None,
+                "weir-local",
+            ))
+            .endpoint_url(self.engine.base_url.clone())
+            .force_path_style(true)
+            .http_client(self.http_client())
+            .stalled_stream_protection(
+                aws_sdk_s3::config::StalledStreamProtectionConfig::disabled(),
+            )
+    }
+
+    /// An `aws_sdk_s3::Client` whose requests this engine answers: buckets, objects
+    /// (kept in memory) and multipart uploads. Buckets are one namespace per
+    /// `LocalSqs`, whatever account or region a request is signed for.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use aws_sdk_s3::primitives::ByteStream;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let s3 = weir_local::LocalSqs::new().s3_client();
+    /// s3.create_bucket().bucket("payloads").send().await?;
+    /// s3.put_object().bucket("payloads").key("a/1").body(ByteStream::from_static(b"big")).send().await?;
+    /// let got = s3.get_object().bucket("payloads").key("a/1").send().await?;
+    /// assert_eq!(&got.body.collect().await?.into_bytes()[..], b"big");
+    /// # Ok(()) }
+    /// ```
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::from_conf(self.s3_config_builder().build())
     }
 
     /// Calls the engine directly with an operation target (`AmazonSQS.SendMessage`) and a

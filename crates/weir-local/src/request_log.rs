@@ -25,17 +25,36 @@ pub(crate) fn start() -> Option<Instant> {
 /// Logs one answered request.
 pub(crate) fn record(req: &Incoming<'_>, resp: &EngineResponse, started: Instant) {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let op = operation(req);
-    let queue = queue(req.body);
+    let s3 = req.service() == crate::gateway::Service::S3;
+    let op = if s3 {
+        crate::s3::operation(req)
+    } else {
+        operation(req)
+    };
+    // For S3 the "queue" is the bucket; its body (an object) is never parsed.
+    let queue = if s3 {
+        Some(crate::s3::bucket_of(req))
+    } else {
+        queue(req.body)
+    };
     let queue = queue.as_deref().unwrap_or("-");
     let status = resp.status();
-    match resp.header("x-amzn-query-error") {
+    let s3_error = (s3 && status >= 300).then(|| s3_code(resp));
+    match resp.header("x-amzn-query-error").or(s3_error.as_deref()) {
         Some(error) => {
             let code = error.split(';').next().unwrap_or(error);
             tracing::info!(target: TARGET, op, queue, status, error = code, ms, "request");
         }
         None => tracing::info!(target: TARGET, op, queue, status, ms, "request"),
     }
+}
+
+/// The `<Code>` of an S3 error body (a HEAD error has none: its status then).
+fn s3_code(resp: &EngineResponse) -> String {
+    let body = String::from_utf8_lossy(resp.body());
+    body.split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map_or_else(|| resp.status().to_string(), |(code, _)| code.to_owned())
 }
 
 /// `SendMessage` from `X-Amz-Target: AmazonSQS.SendMessage` (or a query `Action`).

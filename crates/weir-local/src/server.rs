@@ -23,6 +23,13 @@ use crate::gateway;
 /// Largest request body the server reads (a full 10-entry batch fits with room to spare).
 const MAX_BODY: usize = 4 * 1024 * 1024;
 
+/// Largest S3 request body: a single PUT's 5 GiB (S3's own limit, checked again once
+/// decoded) plus room for aws-chunked framing. Objects live in memory, so in practice
+/// the machine's memory is the limit.
+fn max_s3_body() -> usize {
+    usize::try_from(crate::s3::MAX_PUT_BODY + 64 * 1024 * 1024).unwrap_or(usize::MAX)
+}
+
 /// A running server started by [`LocalSqs::serve`](crate::LocalSqs::serve).
 ///
 /// Dropping the handle leaves the server running until the runtime shuts down; call
@@ -68,7 +75,15 @@ async fn answer(
         .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_graphic()))
         .map_or(base_url, |h| Arc::from(format!("http://{h}")));
     let (parts, body) = req.into_parts();
-    let resp = match Limited::new(body, MAX_BODY).collect().await {
+    let s3 = gateway::scope(
+        parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .is_some_and(|s| s.service == "s3");
+    let limit = if s3 { max_s3_body() } else { MAX_BODY };
+    let resp = match Limited::new(body, limit).collect().await {
         Ok(body) => {
             let body = body.to_bytes();
             let uri = parts.uri.to_string();
@@ -89,15 +104,16 @@ async fn answer(
         }
         Err(e) => EngineResponse::error(&SqsError::new(
             ErrorKind::Serialization,
-            format!("could not read the request body (limit {MAX_BODY} bytes): {e}"),
+            format!("could not read the request body (limit {limit} bytes): {e}"),
         )),
     };
-    let (status, headers, body) = resp.into_parts();
-    let mut out = Response::new(Full::new(Bytes::from(body)));
+    let (status, headers, body) = resp.into_wire();
+    let mut out = Response::new(Full::new(body));
     *out.status_mut() =
         hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     for (k, v) in headers {
-        if let Ok(v) = hyper::header::HeaderValue::from_str(&v) {
+        let name = hyper::header::HeaderName::from_bytes(k.as_bytes());
+        if let (Ok(k), Ok(v)) = (name, hyper::header::HeaderValue::from_str(&v)) {
             out.headers_mut().insert(k, v);
         }
     }
