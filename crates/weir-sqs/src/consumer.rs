@@ -172,6 +172,8 @@ pub struct Consumer<T, C = Json> {
     queue_name: Arc<str>,
     codec: Arc<C>,
     envelope: Envelope,
+    #[cfg(feature = "s3")]
+    offload: Option<Arc<crate::s3::Offload>>,
     _t: PhantomData<fn() -> T>,
 }
 
@@ -182,6 +184,8 @@ impl<T, C> Clone for Consumer<T, C> {
             queue_name: Arc::clone(&self.queue_name),
             codec: Arc::clone(&self.codec),
             envelope: self.envelope,
+            #[cfg(feature = "s3")]
+            offload: self.offload.clone(),
             _t: PhantomData,
         }
     }
@@ -215,8 +219,45 @@ impl<T, C> Consumer<T, C> {
             queue,
             codec: Arc::new(codec),
             envelope: Envelope::None,
+            #[cfg(feature = "s3")]
+            offload: None,
             _t: PhantomData,
         }
+    }
+
+    /// Fetches offloaded payloads from S3 before decoding (the `s3` feature): a message
+    /// with the extended clients' `ExtendedPayloadSize` (or `SQSLargePayloadSize`)
+    /// attribute has its pointer's object fetched, `T` is decoded from it,
+    /// [`Message::raw_body`] is the payload and [`Message::sqs_body`] the pointer.
+    /// [`ack`](Self::ack) and [`ack_batch`](Self::ack_batch) delete the object after
+    /// the SQS delete succeeds, unless the offload [keeps](crate::s3::Cleanup::Keep)
+    /// objects. A missing object makes a poison message whose decode error says so,
+    /// unless the offload ignores them; a passing S3 failure leaves the message for SQS
+    /// to deliver again.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(queue: weir_sqs::Queue, s3: aws_sdk_s3::Client) -> weir_sqs::Result<()> {
+    /// use weir_sqs::s3::Offload;
+    /// use weir_sqs::{Consumer, ReceiveOptions};
+    ///
+    /// let consumer = Consumer::<serde_json::Value>::new(queue)
+    ///     .with_offload(Offload::new(s3, "my-payloads"));
+    /// for msg in consumer.receive(&ReceiveOptions::default()).await? {
+    ///     if let Some(p) = msg.s3_pointer() {
+    ///         println!("{} bytes from {p}", msg.raw_body().len());
+    ///     }
+    ///     consumer.ack(&msg).await?; // then the object is deleted
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    #[must_use]
+    pub fn with_offload(mut self, offload: crate::s3::Offload) -> Self {
+        self.offload = Some(Arc::new(offload));
+        self
     }
 
     /// Unwraps the envelopes `envelope` names (SNS notifications, EventBridge events,
@@ -296,36 +337,71 @@ impl<T, C: Decode<T>> Consumer<T, C> {
             .await
             .map_err(|e| self.queue.sdk_err("ReceiveMessage", e, &span))?;
         let now = tokio::time::Instant::now();
+        #[cfg(feature = "s3")]
+        if let Some(offload) = &self.offload {
+            let fetched = crate::s3::receive::fetch_all(
+                offload,
+                &self.queue,
+                out.messages.unwrap_or_default(),
+            )
+            .instrument(span.clone())
+            .await;
+            let messages: Vec<Message<T>> = fetched
+                .into_iter()
+                .map(|(m, f)| {
+                    let q = Some(&self.queue_name);
+                    Message::from_sdk_fetched(m, &*self.codec, now, q, self.envelope, f)
+                })
+                .collect();
+            return Ok(self.received(messages, &span));
+        }
         let messages: Vec<Message<T>> = out
             .messages
             .unwrap_or_default()
             .into_iter()
             .map(|m| Message::from_sdk(m, &*self.codec, now, Some(&self.queue_name), self.envelope))
             .collect();
+        Ok(self.received(messages, &span))
+    }
+
+    fn received(&self, messages: Vec<Message<T>>, span: &tracing::Span) -> Vec<Message<T>> {
         span.record("messaging.batch.message_count", messages.len());
         let undecoded = messages.iter().filter(|m| !m.is_decoded()).count();
         if undecoded > 0 {
-            tracing::warn!(parent: &span, undecoded, "message bodies failed to decode");
+            tracing::warn!(parent: span, undecoded, "message bodies failed to decode");
         }
-        Ok(messages)
+        messages
     }
 }
 
 impl<T, C> Consumer<T, C> {
-    /// Acknowledges a message: deletes it (`DeleteMessage`).
+    /// Acknowledges a message: deletes it (`DeleteMessage`). With an
+    /// [offload](Self::with_offload), its payload object is deleted next, only once the
+    /// SQS delete succeeded; a failed object delete is logged, not returned.
     ///
     /// # Errors
     ///
     /// [`Error::Sqs`] (e.g. an expired receipt handle) or [`Error::QueueNotFound`].
     pub async fn ack(&self, message: &Message<T>) -> Result<()> {
-        self.queue.delete(message.receipt_handle()).await
+        self.queue.delete(message.receipt_handle()).await?;
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.offload {
+            crate::s3::receive::after_delete(o, message.s3_pointer()).await;
+        }
+        Ok(())
     }
 
     /// Acknowledges several messages with `DeleteMessageBatch` (10 per call, retryable
     /// failed entries retried). One result per message, in order.
     pub async fn ack_batch(&self, messages: &[Message<T>]) -> Vec<Result<()>> {
         let handles: Vec<&str> = messages.iter().map(Message::receipt_handle).collect();
-        self.queue.delete_batch(&handles).await
+        let results = self.queue.delete_batch(&handles).await;
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.offload {
+            let deleted = messages.iter().zip(&results).filter(|(_, r)| r.is_ok());
+            crate::s3::receive::after_delete(o, deleted.filter_map(|(m, _)| m.s3_pointer())).await;
+        }
+        results
     }
 
     /// Gives a message back: it becomes visible again after `delay` (0 = now).

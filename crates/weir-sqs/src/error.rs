@@ -130,6 +130,9 @@ pub enum Error {
     /// The SNS topic does not exist (or the caller may not see it): the `sns` feature.
     #[error(transparent)]
     TopicNotFound(TopicNotFound),
+    /// The S3 bucket a large payload goes to does not exist: the `s3` feature.
+    #[error(transparent)]
+    BucketNotFound(BucketNotFound),
 }
 
 impl Error {
@@ -148,6 +151,7 @@ impl Error {
             | Self::InvalidInput(_)
             | Self::QueueNotFound(_)
             | Self::TopicNotFound(_)
+            | Self::BucketNotFound(_)
             | Self::Codec(_) => false,
         }
     }
@@ -174,7 +178,8 @@ impl Error {
             | Self::Codec(_)
             | Self::PartialBatch(_)
             | Self::BatchEntry(_)
-            | Self::TopicNotFound(_) => None,
+            | Self::TopicNotFound(_)
+            | Self::BucketNotFound(_) => None,
         }
     }
 
@@ -186,6 +191,7 @@ impl Error {
             Self::Sqs(e) => e.code(),
             Self::QueueNotFound(e) => e.code(),
             Self::TopicNotFound(e) => e.code(),
+            Self::BucketNotFound(e) => e.code(),
             Self::BatchEntry(e) => Some(e.code()),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
@@ -201,6 +207,7 @@ impl Error {
             Self::Sqs(e) => e.message(),
             Self::QueueNotFound(e) => e.message(),
             Self::TopicNotFound(e) => e.message(),
+            Self::BucketNotFound(e) => e.message(),
             Self::BatchEntry(e) => e.message(),
             Self::PayloadTooLarge(_)
             | Self::InvalidInput(_)
@@ -272,6 +279,50 @@ impl Error {
         self
     }
 
+    /// Converts an SDK error of the S3 operation `operation` (e.g. `"PutObject"`), as
+    /// [`from_sdk`](Self::from_sdk) does for SQS: `NoSuchBucket` (and a `HeadBucket`'s
+    /// bare 404) becomes [`Error::BucketNotFound`] naming `bucket`; everything else
+    /// [`Error::Sqs`] with [`AwsService::S3`], classified by the same rules (`SlowDown`,
+    /// 5xx, timeouts and connection errors are retryable; `AccessDenied` is not).
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub fn from_s3_sdk<E>(
+        operation: &'static str,
+        bucket: &str,
+        err: SdkError<E, HttpResponse>,
+    ) -> Self
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        let mut s3 = SqsError::from_sdk(operation, err);
+        s3.service = AwsService::S3;
+        let not_found = s3.code() == Some("NoSuchBucket")
+            || (operation == "HeadBucket" && s3.status() == Some(404));
+        if not_found {
+            return Self::BucketNotFound(BucketNotFound {
+                bucket: bucket.to_owned(),
+                code: s3.code.clone(),
+                message: s3.message.clone(),
+                source: Some(Arc::new(s3)),
+            });
+        }
+        Self::Sqs(s3)
+    }
+
+    /// Whether the service refused the call for lack of permission (`AccessDenied`,
+    /// `AccessDeniedException`, SNS's `AuthorizationError`): fix the policy, retrying
+    /// cannot help. S3 also answers `AccessDenied` for a missing object when the
+    /// caller may not list the bucket.
+    #[must_use]
+    pub fn is_access_denied(&self) -> bool {
+        self.code().is_some_and(|c| {
+            matches!(
+                c,
+                "AccessDenied" | "AccessDeniedException" | "AuthorizationError"
+            )
+        })
+    }
+
     /// Attaches the queue name or URL to a [`QueueNotFound`] error; other errors pass through.
     #[must_use]
     pub(crate) fn for_queue(mut self, queue: &str) -> Self {
@@ -313,6 +364,8 @@ pub enum AwsService {
     Sqs,
     /// Amazon SNS (the `sns` feature).
     Sns,
+    /// Amazon S3 (the `s3` feature: large payloads).
+    S3,
 }
 
 impl fmt::Display for AwsService {
@@ -320,6 +373,7 @@ impl fmt::Display for AwsService {
         f.write_str(match self {
             Self::Sqs => "SQS",
             Self::Sns => "SNS",
+            Self::S3 => "S3",
         })
     }
 }
@@ -505,11 +559,12 @@ impl StdError for SqsError {
 ///
 /// Sizes count the body plus every attribute's name, data type and value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} is {actual} bytes, over the limit of {limit} bytes (MaximumMessageSize)")]
+#[error("{what} is {actual} bytes, over the limit of {limit} bytes ({limit_name})")]
 pub struct PayloadTooLarge {
     what: &'static str,
     limit: usize,
     actual: usize,
+    limit_name: &'static str,
 }
 
 impl PayloadTooLarge {
@@ -520,7 +575,22 @@ impl PayloadTooLarge {
             what,
             limit,
             actual,
+            limit_name: "MaximumMessageSize",
         }
+    }
+
+    /// The same error over another limit than the queue's `MaximumMessageSize`, named
+    /// `limit_name` (e.g. S3's `5 TiB object size` for an offloaded payload).
+    #[must_use]
+    pub fn with_limit_name(mut self, limit_name: &'static str) -> Self {
+        self.limit_name = limit_name;
+        self
+    }
+
+    /// The limit's name: `"MaximumMessageSize"` unless another limit was exceeded.
+    #[must_use]
+    pub fn limit_name(&self) -> &'static str {
+        self.limit_name
     }
 
     /// The limit in bytes.
@@ -689,6 +759,60 @@ impl StdError for TopicNotFound {
     }
 }
 
+/// The S3 bucket for large payloads does not exist (the `s3` feature).
+#[derive(Debug, Clone)]
+pub struct BucketNotFound {
+    bucket: String,
+    code: Option<String>,
+    message: Option<String>,
+    source: Option<Source>,
+}
+
+impl BucketNotFound {
+    /// A bucket that was not found.
+    #[must_use]
+    pub fn new(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            code: None,
+            message: None,
+            source: None,
+        }
+    }
+
+    /// The bucket's name.
+    #[must_use]
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The S3 error code (`NoSuchBucket`), when S3 answered.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// The S3 error message, when S3 answered.
+    #[must_use]
+    pub fn message(&self) -> Option<&str> {
+        self.message.as_deref()
+    }
+}
+
+impl fmt::Display for BucketNotFound {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "S3 bucket not found: {}", self.bucket)
+    }
+}
+
+impl StdError for BucketNotFound {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source
+            .as_deref()
+            .map(|s| s as &(dyn StdError + 'static))
+    }
+}
+
 /// Which way a codec failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -733,6 +857,23 @@ impl CodecError {
             codec,
             detail: detail.into(),
             source: None,
+        }
+    }
+
+    /// A failure with a description and the error behind it (an offloaded payload that
+    /// could not be fetched: the S3 error).
+    #[cfg(feature = "s3")]
+    pub(crate) fn detailed(
+        kind: CodecErrorKind,
+        codec: &'static str,
+        detail: impl Into<String>,
+        source: Option<Source>,
+    ) -> Self {
+        Self {
+            kind,
+            codec,
+            detail: detail.into(),
+            source,
         }
     }
 

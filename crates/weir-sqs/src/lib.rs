@@ -13,6 +13,9 @@ pub mod producer;
 pub mod queue;
 pub mod redrive;
 mod requests;
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+pub mod s3;
 mod send;
 mod settle;
 #[cfg(feature = "sns")]
@@ -58,5 +61,7 @@ mod tests {
             assert_send_sync::<crate::sns::Topic>();
             assert_send_sync::<crate::sns::TopicSpec>();
         }
+        #[cfg(feature = "s3")]
+        assert_send_sync::<crate::s3::Offload>();
     }
 }

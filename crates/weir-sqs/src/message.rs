@@ -40,6 +40,9 @@ struct Parts {
     sqs_body: Option<String>,
     /// The envelope the payload came in, when one was unwrapped.
     envelope: Option<EnvelopeInfo>,
+    /// Where the payload was, when it was offloaded to S3.
+    #[cfg(feature = "s3")]
+    s3_pointer: Option<crate::s3::S3Pointer>,
     message_id: String,
     receipt_handle: String,
     receive_count: u32,
@@ -143,6 +146,32 @@ impl<T> Message<T> {
         queue_name: Option<&Arc<str>>,
         envelope: Envelope,
     ) -> Self {
+        Self::from_sdk_with(m, codec, received_at, queue_name, envelope, None)
+    }
+
+    /// [`from_sdk`](Self::from_sdk) for a message whose payload was fetched from S3
+    /// (or could not be): the payload is decoded, the pointer stays the SQS body.
+    #[cfg(feature = "s3")]
+    pub(crate) fn from_sdk_fetched<C: Decode<T> + ?Sized>(
+        m: aws_sdk_sqs::types::Message,
+        codec: &C,
+        received_at: tokio::time::Instant,
+        queue_name: Option<&Arc<str>>,
+        envelope: Envelope,
+        fetched: Option<crate::s3::receive::Fetched>,
+    ) -> Self {
+        Self::from_sdk_with(m, codec, received_at, queue_name, envelope, fetched)
+    }
+
+    fn from_sdk_with<C: Decode<T> + ?Sized>(
+        m: aws_sdk_sqs::types::Message,
+        codec: &C,
+        received_at: tokio::time::Instant,
+        queue_name: Option<&Arc<str>>,
+        envelope: Envelope,
+        #[cfg(feature = "s3")] fetched: Option<crate::s3::receive::Fetched>,
+        #[cfg(not(feature = "s3"))] _fetched: Option<std::convert::Infallible>,
+    ) -> Self {
         let (mut receive_count, mut sent_at, mut first_received_at) = (None, None, None);
         let (mut group_id, mut sequence_number, mut dedup_id, mut trace_header) =
             (None, None, None, None);
@@ -165,14 +194,33 @@ impl<T> Message<T> {
             .into_iter()
             .map(|(k, v)| (k, AttributeValue::from_sdk(v)))
             .collect();
+        let sqs_body = m.body.unwrap_or_default();
+        #[cfg(feature = "s3")]
+        let (s3_pointer, (body, raw_body, sqs_body, envelope, attributes)) = match fetched {
+            None => (None, decode(sqs_body, attributes, codec, envelope)),
+            Some(f) => {
+                let decoded = match f.payload {
+                    Ok(payload) => {
+                        let (body, raw, _, info, attributes) =
+                            decode(payload, attributes, codec, envelope);
+                        (body, raw, Some(sqs_body), info, attributes)
+                    }
+                    Err(e) => (Err(e), sqs_body, None, None, attributes),
+                };
+                (f.pointer, decoded)
+            }
+        };
+        #[cfg(not(feature = "s3"))]
         let (body, raw_body, sqs_body, envelope, attributes) =
-            decode(m.body.unwrap_or_default(), attributes, codec, envelope);
+            decode(sqs_body, attributes, codec, envelope);
         Self {
             body: Arc::new(body),
             parts: Arc::new(Parts {
                 raw_body,
                 sqs_body,
                 envelope,
+                #[cfg(feature = "s3")]
+                s3_pointer,
                 message_id: m.message_id.unwrap_or_default(),
                 receipt_handle: m.receipt_handle.unwrap_or_default(),
                 receive_count: receive_count.unwrap_or(1),
@@ -260,6 +308,17 @@ impl<T> Message<T> {
             .sqs_body
             .as_deref()
             .unwrap_or(&self.parts.raw_body)
+    }
+
+    /// Where the payload was, when it came through S3 (the `s3` feature): the pointer
+    /// [`sqs_body`](Self::sqs_body) carries, read by a consumer
+    /// [with an offload](crate::Consumer::with_offload). Also set when the object could
+    /// not be fetched ([`body`](Self::body) then says why).
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    #[must_use]
+    pub fn s3_pointer(&self) -> Option<&crate::s3::S3Pointer> {
+        self.parts.s3_pointer.as_ref()
     }
 
     /// SQS's message id.

@@ -119,6 +119,9 @@ pub(crate) struct Prepared {
     pub(crate) group_id: Option<String>,
     pub(crate) dedup_id: Option<String>,
     pub(crate) size: usize,
+    /// The payload to put in S3 before the pointer in `body` is sent.
+    #[cfg(feature = "s3")]
+    pub(crate) upload: Option<crate::s3::send::Upload>,
 }
 
 /// Checks the FIFO rules and the standard-queue rules of one message's options.
@@ -195,6 +198,8 @@ pub struct Producer<T, C = Json> {
     traceparent: Option<TraceparentProvider>,
     concurrency: usize,
     log_bodies: bool,
+    #[cfg(feature = "s3")]
+    offload: Option<Arc<crate::s3::Offload>>,
     _t: PhantomData<fn(&T)>,
 }
 
@@ -206,6 +211,8 @@ impl<T, C> Clone for Producer<T, C> {
             traceparent: self.traceparent.clone(),
             concurrency: self.concurrency,
             log_bodies: self.log_bodies,
+            #[cfg(feature = "s3")]
+            offload: self.offload.clone(),
             _t: PhantomData,
         }
     }
@@ -231,6 +238,8 @@ pub struct ProducerBuilder<T, C = Json> {
     traceparent: Option<TraceparentProvider>,
     concurrency: usize,
     log_bodies: bool,
+    #[cfg(feature = "s3")]
+    offload: Option<crate::s3::Offload>,
     _t: PhantomData<fn(&T)>,
 }
 
@@ -252,8 +261,38 @@ impl<T, C> ProducerBuilder<T, C> {
             traceparent: self.traceparent,
             concurrency: self.concurrency,
             log_bodies: self.log_bodies,
+            #[cfg(feature = "s3")]
+            offload: self.offload,
             _t: PhantomData,
         }
+    }
+
+    /// Puts large bodies in S3 and sends the extended clients' pointer instead (the
+    /// `s3` feature): a body whose message is over the offload's threshold (by default
+    /// the queue's `MaximumMessageSize`, attributes counted) is uploaded first, then its
+    /// pointer sent with the `ExtendedPayloadSize` attribute. On a FIFO queue with
+    /// content-based deduplication an offloaded message without a deduplication id
+    /// gets the SHA-256 of its payload as one, so duplicates still dedupe on the
+    /// payload. When the send fails, the object is deleted again (best effort).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # async fn demo(queue: weir_sqs::Queue, s3: aws_sdk_s3::Client) -> weir_sqs::Result<()> {
+    /// use weir_sqs::Producer;
+    /// use weir_sqs::s3::Offload;
+    ///
+    /// let producer = Producer::<String>::builder(queue)
+    ///     .offload(Offload::new(s3, "my-payloads").with_key_prefix("reports/"))
+    ///     .build()?;
+    /// producer.send(&"x".repeat(5 << 20)).await?; // 5 MiB: through S3
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    pub fn offload(mut self, offload: crate::s3::Offload) -> Self {
+        self.offload = Some(offload);
+        self
     }
 
     /// Injects a W3C `traceparent` attribute from `provider` on every send where it
@@ -283,10 +322,15 @@ impl<T, C> ProducerBuilder<T, C> {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] if the concurrency is 0.
+    /// [`Error::InvalidInput`] if the concurrency is 0, or (the `s3` feature) the
+    /// offload's settings are invalid ([`Offload::validate`](crate::s3::Offload::validate)).
     pub fn build(self) -> Result<Producer<T, C>> {
         if self.concurrency == 0 {
             return Err(Error::invalid("concurrency", "must be at least 1"));
+        }
+        #[cfg(feature = "s3")]
+        if let Some(o) = &self.offload {
+            o.validate(self.queue.attributes().max_message_size())?;
         }
         Ok(Producer {
             queue: self.queue,
@@ -294,6 +338,8 @@ impl<T, C> ProducerBuilder<T, C> {
             traceparent: self.traceparent,
             concurrency: self.concurrency,
             log_bodies: self.log_bodies,
+            #[cfg(feature = "s3")]
+            offload: self.offload.map(Arc::new),
             _t: PhantomData,
         })
     }
@@ -309,6 +355,8 @@ impl<T> Producer<T, Json> {
             traceparent: None,
             concurrency: 4,
             log_bodies: false,
+            #[cfg(feature = "s3")]
+            offload: None,
             _t: PhantomData,
         }
     }
@@ -321,6 +369,8 @@ impl<T> Producer<T, Json> {
             traceparent: None,
             concurrency: 4,
             log_bodies: false,
+            #[cfg(feature = "s3")]
+            offload: None,
             _t: PhantomData,
         }
     }
@@ -366,15 +416,37 @@ impl<T, C: Encode<T>> Producer<T, C> {
         {
             attributes.insert(TRACEPARENT_ATTRIBUTE.to_owned(), AttributeValue::string(tp));
         }
-        let size = validate::check_message(&body, &attributes, self.max_size())?;
-        Ok(Prepared {
-            body,
-            attributes,
-            delay: options.delay,
-            group_id: options.group_id,
-            dedup_id: options.dedup_id,
-            size,
-        })
+        #[cfg(feature = "s3")]
+        {
+            let o = crate::s3::send::prepare(
+                self.offload.as_ref(),
+                &self.queue,
+                body,
+                attributes,
+                options.dedup_id,
+            )?;
+            Ok(Prepared {
+                body: o.body,
+                attributes: o.attributes,
+                delay: options.delay,
+                group_id: options.group_id,
+                dedup_id: o.dedup_id,
+                size: o.size,
+                upload: o.upload,
+            })
+        }
+        #[cfg(not(feature = "s3"))]
+        {
+            let size = validate::check_message(&body, &attributes, self.max_size())?;
+            Ok(Prepared {
+                body,
+                attributes,
+                delay: options.delay,
+                group_id: options.group_id,
+                dedup_id: options.dedup_id,
+                size,
+            })
+        }
     }
 
     /// Sends one message (`SendMessage`).
@@ -459,6 +531,15 @@ impl<T, C: Encode<T>> Producer<T, C> {
         &self,
         ready: Vec<Prepared>,
     ) -> Vec<Result<SendOutput>> {
+        #[cfg(feature = "s3")]
+        if ready.iter().any(|p| p.upload.is_some()) {
+            let send = |ready| self.send_checked_batch(ready);
+            return crate::s3::send::send_batch(ready, self.concurrency, send).await;
+        }
+        self.send_checked_batch(ready).await
+    }
+
+    async fn send_checked_batch(&self, ready: Vec<Prepared>) -> Vec<Result<SendOutput>> {
         let sizes: Vec<usize> = ready.iter().map(|p| p.size).collect();
         let chunks = batch::split_batches(&sizes, MAX_BATCH_ENTRIES, self.max_size());
         let concurrency = if self.queue.is_fifo() {

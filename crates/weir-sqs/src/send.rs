@@ -55,12 +55,38 @@ impl Queue {
             group_id: options.group_id,
             dedup_id: options.dedup_id,
             size,
+            #[cfg(feature = "s3")]
+            upload: None,
         };
         self.send_prepared(prepared, false).await
     }
 
+    /// Sends a message already encoded and checked: with the `s3` feature, its payload
+    /// is uploaded first, and deleted again (best effort) when the send fails.
+    #[cfg(feature = "s3")]
+    pub(crate) async fn send_prepared(
+        &self,
+        mut p: Prepared,
+        log_bodies: bool,
+    ) -> Result<SendOutput> {
+        let Some(upload) = p.upload.take() else {
+            return self.send_checked(p, log_bodies).await;
+        };
+        let object = upload.put().await?;
+        let sent = self.send_checked(p, log_bodies).await;
+        if sent.is_err() {
+            object.discard().await;
+        }
+        sent
+    }
+
     /// Sends a message already encoded and checked.
+    #[cfg(not(feature = "s3"))]
     pub(crate) async fn send_prepared(&self, p: Prepared, log_bodies: bool) -> Result<SendOutput> {
+        self.send_checked(p, log_bodies).await
+    }
+
+    async fn send_checked(&self, p: Prepared, log_bodies: bool) -> Result<SendOutput> {
         let span = self.span("SendMessage", OpType::Send);
         if log_bodies {
             tracing::trace!(parent: &span, body = %p.body, "sending message");

@@ -4,6 +4,9 @@ mod client;
 pub mod prelude;
 
 pub use aws_config;
+/// aws-sdk-s3, whose `Client` [`sqs::s3::Offload`] puts large payloads in S3 with.
+#[cfg(feature = "s3")]
+pub use aws_sdk_s3;
 /// aws-sdk-sns, whose `Client` [`sqs::sns`] publishes and declares topics with.
 #[cfg(feature = "sns")]
 pub use aws_sdk_sns;
