@@ -131,10 +131,40 @@ pub struct CloudEvent {
 }
 
 /// A body unwrapped: the payload and the envelope it came in.
-#[derive(Debug)]
-pub(crate) struct Unwrapped {
-    pub(crate) payload: String,
-    pub(crate) info: EnvelopeInfo,
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Unwrapped {
+    /// What the envelope carried: SNS's `Message`, EventBridge's `detail` (as JSON
+    /// text), the CloudEvent's `data`.
+    pub payload: String,
+    /// The envelope's fields.
+    pub info: EnvelopeInfo,
+}
+
+impl Envelope {
+    /// Opens `body` as this setting says, outside a consumer: for bodies that reach
+    /// you another way (a Lambda function's SQS event, a message read with the SDK).
+    /// `Ok(None)` when there is nothing to unwrap (always, for [`Envelope::None`]).
+    ///
+    /// # Errors
+    ///
+    /// A [`DecodeError`] that says why, when the body claims (or, with `Sns`,
+    /// `EventBridge` or `CloudEvents`, must be) an envelope and is not a valid one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use weir_sqs::{Envelope, EnvelopeInfo};
+    ///
+    /// let body = r#"{"version":"0","id":"1","detail-type":"OrderPlaced","source":"shop","detail":{"id":7}}"#;
+    /// let opened = Envelope::Auto.open(body)?.expect("an EventBridge event");
+    /// assert_eq!(opened.payload, r#"{"id":7}"#);
+    /// assert!(matches!(opened.info, EnvelopeInfo::EventBridge(e) if e.detail_type == "OrderPlaced"));
+    /// # Ok::<(), weir_sqs::DecodeError>(())
+    /// ```
+    pub fn open(self, body: &str) -> Result<Option<Unwrapped>, DecodeError> {
+        unwrap(self, body)
+    }
 }
 
 /// Unwraps `body` as `setting` says: `Ok(None)` when there is no envelope to unwrap,

@@ -30,7 +30,9 @@ pub use batch::RetryConfig;
 pub use batching::{BatchingProducer, BatchingProducerBuilder, PendingSend};
 pub use codec::{Codec, Decode, DecodeError, Encode, Json, RawString, TaggedJson};
 pub use consumer::{Consumer, ReceiveOptions};
-pub use envelope::{CloudEvent, Envelope, EnvelopeInfo, EventBridgeEvent, SnsNotification};
+pub use envelope::{
+    CloudEvent, Envelope, EnvelopeInfo, EventBridgeEvent, SnsNotification, Unwrapped,
+};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use producer::{Producer, ProducerBuilder, SendOptions, SendOutput, TraceparentProvider};
