@@ -111,7 +111,7 @@ async fn topic(t: &Target, name: &str) -> weir_sqs::sns::Topic {
 }
 
 /// The raw loop: 4 tasks taking chunks of 10 until all are published.
-async fn raw(t: &Target, arn: &str, bodies: &Arc<Vec<String>>) {
+async fn raw(t: &Target, arn: &str, bodies: &Arc<Vec<Event>>) {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -126,10 +126,10 @@ async fn raw(t: &Target, arn: &str, bodies: &Arc<Vec<String>>) {
                 let entries = bodies[from..(from + 10).min(bodies.len())]
                     .iter()
                     .enumerate()
-                    .map(|(i, b)| {
+                    .map(|(i, e)| {
                         PublishBatchRequestEntry::builder()
                             .id(i.to_string())
-                            .message(b)
+                            .message(serde_json::to_string(e).unwrap())
                             .build()
                             .unwrap()
                     })
@@ -153,26 +153,21 @@ async fn raw(t: &Target, arn: &str, bodies: &Arc<Vec<String>>) {
 /// One side's run: (messages per second, requests per message).
 async fn run(t: &Target, weir: bool, name: &str, n: usize) -> (f64, f64) {
     let topic = topic(t, name).await;
-    let events = events(n);
-    let bodies = Arc::new(
-        events
-            .iter()
-            .map(|e| serde_json::to_string(e).unwrap())
-            .collect::<Vec<_>>(),
-    );
+    // Both sides encode inside the timed run.
+    let events = Arc::new(events(n));
     let publisher: Publisher<Event> = Publisher::new(topic.clone());
     t.counter.reset();
     let start = Instant::now();
     if weir {
         assert!(
             publisher
-                .publish_batch(&events)
+                .publish_batch(events.iter())
                 .await
                 .iter()
                 .all(Result::is_ok)
         );
     } else {
-        raw(t, topic.arn(), &bodies).await;
+        raw(t, topic.arn(), &events).await;
     }
     let secs = start.elapsed().as_secs_f64();
     (n as f64 / secs, t.counter.total() as f64 / n as f64)

@@ -1,0 +1,251 @@
+//! Large payloads through S3: weir's offloading `Producer` and `Consumer` beside the raw
+//! loop a user would write by hand (PutObject, then SendMessageBatch of pointers;
+//! ReceiveMessage, GetObject, DeleteMessageBatch, DeleteObjects), on the same SQS and
+//! S3 in the same run: MiB/s and messages/s, send and receive (with its ack and the
+//! objects' deletion) timed apart.
+//!
+//! ```text
+//! cargo bench -p weir-sqs --features s3 --bench offload                       # in-process
+//! WEIR_BENCH_ENDPOINT=http://127.0.0.1:4566 cargo bench -p weir-sqs --features s3 --bench offload
+//! ```
+//!
+//! `WEIR_BENCH_N` payloads per run (40), `WEIR_BENCH_MIB` MiB each (2: over SQS's 1 MiB, so
+//! every payload is offloaded; at 1 MiB or less it fits in the message and is not), `WEIR_BENCH_ROUNDS`
+//! rounds (2; odd rounds run weir first).
+
+#![allow(
+    missing_docs,
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
+
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, SendMessageBatchRequestEntry};
+use tokio::time::Instant;
+use weir_sqs::s3::{Offload, S3Pointer};
+use weir_sqs::{Consumer, Producer, Queue, QueueSpec, RawString, ReceiveOptions};
+
+struct Target {
+    sqs: aws_sdk_sqs::Client,
+    s3: aws_sdk_s3::Client,
+    _local: Option<weir_local::LocalSqs>,
+}
+
+fn target() -> (String, Target) {
+    let Ok(url) = std::env::var("WEIR_BENCH_ENDPOINT") else {
+        let local = weir_local::LocalSqs::new();
+        let t = Target {
+            sqs: local.client(),
+            s3: local.s3_client(),
+            _local: Some(local),
+        };
+        return ("in-process".to_owned(), t);
+    };
+    let creds = aws_sdk_sqs::config::Credentials::new("test", "test", None, None, "bench");
+    let sqs = aws_sdk_sqs::Config::builder()
+        .behavior_version(aws_sdk_sqs::config::BehaviorVersion::latest())
+        .region(aws_sdk_sqs::config::Region::new("us-east-1"))
+        .credentials_provider(creds.clone())
+        .endpoint_url(&url)
+        .build();
+    let s3 = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(creds)
+        .endpoint_url(&url)
+        .force_path_style(true)
+        .build();
+    let t = Target {
+        sqs: aws_sdk_sqs::Client::from_conf(sqs),
+        s3: aws_sdk_s3::Client::from_conf(s3),
+        _local: None,
+    };
+    (url, t)
+}
+
+/// weir: `send_batch` with offload, then receive and `ack_batch` (which deletes the
+/// objects after the SQS delete). Returns (send, receive) durations.
+async fn weir(
+    t: &Target,
+    queue: &Queue,
+    bucket: &str,
+    payloads: &[String],
+) -> (Duration, Duration) {
+    let offload = Offload::new(t.s3.clone(), bucket);
+    let producer = Producer::builder(queue.clone())
+        .codec(RawString)
+        .offload(offload.clone())
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    for sent in producer.send_batch(payloads).await {
+        sent.unwrap();
+    }
+    let sent = start.elapsed();
+    let consumer = Consumer::with_codec(queue.clone(), RawString).with_offload(offload);
+    let options = ReceiveOptions::default().with_wait(Duration::from_secs(1));
+    let (start, mut got) = (Instant::now(), 0);
+    while got < payloads.len() {
+        let batch = consumer.receive(&options).await.unwrap();
+        assert!(
+            batch
+                .iter()
+                .all(|m| m.body().is_ok_and(|b| b.len() == payloads[0].len()))
+        );
+        got += batch.len();
+        for acked in consumer.ack_batch(&batch).await {
+            acked.unwrap();
+        }
+    }
+    (sent, start.elapsed())
+}
+
+/// The raw loop: what a user writes by hand with the two SDKs.
+async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (Duration, Duration) {
+    let start = Instant::now();
+    for (c, chunk) in payloads.chunks(10).enumerate() {
+        let mut entries = Vec::new();
+        for (i, p) in chunk.iter().enumerate() {
+            let key = format!("raw-{c}-{i}-{}", std::process::id());
+            let put =
+                t.s3.put_object()
+                    .bucket(bucket)
+                    .key(&key)
+                    .body(ByteStream::from(p.clone().into_bytes()));
+            put.send().await.unwrap();
+            let body = S3Pointer::new(bucket, key).to_body();
+            entries.push(
+                SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        let out = t
+            .sqs
+            .send_message_batch()
+            .queue_url(queue.url())
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .unwrap();
+        assert!(out.failed().is_empty());
+    }
+    let sent = start.elapsed();
+    let (start, mut got) = (Instant::now(), 0);
+    while got < payloads.len() {
+        let r = t
+            .sqs
+            .receive_message()
+            .queue_url(queue.url())
+            .max_number_of_messages(10)
+            .wait_time_seconds(1);
+        let messages = r.send().await.unwrap().messages.unwrap_or_default();
+        let (mut deletes, mut keys) = (Vec::new(), Vec::new());
+        for (i, m) in messages.iter().enumerate() {
+            let pointer = S3Pointer::from_body(m.body().unwrap()).unwrap();
+            let object =
+                t.s3.get_object()
+                    .bucket(bucket)
+                    .key(pointer.key())
+                    .send()
+                    .await
+                    .unwrap();
+            assert_eq!(
+                object.body.collect().await.unwrap().into_bytes().len(),
+                payloads[0].len()
+            );
+            let handle = m.receipt_handle().unwrap();
+            deletes.push(
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(handle)
+                    .build()
+                    .unwrap(),
+            );
+            keys.push(
+                ObjectIdentifier::builder()
+                    .key(pointer.key())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        if messages.is_empty() {
+            continue;
+        }
+        got += messages.len();
+        t.sqs
+            .delete_message_batch()
+            .queue_url(queue.url())
+            .set_entries(Some(deletes))
+            .send()
+            .await
+            .unwrap();
+        let delete = Delete::builder().set_objects(Some(keys)).build().unwrap();
+        t.s3.delete_objects()
+            .bucket(bucket)
+            .delete(delete)
+            .send()
+            .await
+            .unwrap();
+    }
+    (sent, start.elapsed())
+}
+
+fn env_or(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (label, t) = target();
+        let (n, mib, rounds) = (
+            env_or("WEIR_BENCH_N", 40),
+            env_or("WEIR_BENCH_MIB", 2),
+            env_or("WEIR_BENCH_ROUNDS", 2),
+        );
+        let bucket = format!("weir-bench-offload-{}", std::process::id());
+        t.s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        let payloads: Vec<String> = (0..n)
+            .map(|i| format!("{i:08}").repeat(mib * 1024 * 1024 / 8))
+            .collect();
+        let total_mib = (n * mib) as f64;
+        println!("== offload to {label}: {n} payloads of {mib} MiB per run, {rounds} rounds");
+        let show = |side: &str, (s, r): (Duration, Duration)| {
+            format!(
+                "{side} send {:>6.1} MiB/s {:>6.1} msg/s, receive+ack {:>6.1} MiB/s {:>6.1} msg/s",
+                total_mib / s.as_secs_f64(),
+                n as f64 / s.as_secs_f64(),
+                total_mib / r.as_secs_f64(),
+                n as f64 / r.as_secs_f64()
+            )
+        };
+        for i in 0..rounds {
+            let spec = |side: &str| {
+                QueueSpec::standard(format!("bench-offload-{side}-{}-{i}", std::process::id()))
+            };
+            let wq = spec("weir").ensure(&t.sqs).await.unwrap().queue;
+            let rq = spec("raw").ensure(&t.sqs).await.unwrap().queue;
+            let (w, r) = if i % 2 == 0 {
+                let r = raw(&t, &rq, &bucket, &payloads).await;
+                (weir(&t, &wq, &bucket, &payloads).await, r)
+            } else {
+                let w = weir(&t, &wq, &bucket, &payloads).await;
+                (w, raw(&t, &rq, &bucket, &payloads).await)
+            };
+            println!("round {i}: {} | {}", show("raw", r), show("weir", w));
+        }
+    });
+}
