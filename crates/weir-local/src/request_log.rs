@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use serde::Deserialize;
 
 use crate::engine::EngineResponse;
-use crate::gateway::Incoming;
+use crate::gateway::{Incoming, Service};
 
 /// The tracing target of the request log.
 pub(crate) const TARGET: &str = "weir_local::request";
@@ -25,22 +25,20 @@ pub(crate) fn start() -> Option<Instant> {
 /// Logs one answered request.
 pub(crate) fn record(req: &Incoming<'_>, resp: &EngineResponse, started: Instant) {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
-    let s3 = req.service() == crate::gateway::Service::S3;
-    let op = if s3 {
-        crate::s3::operation(req)
-    } else {
-        operation(req)
-    };
-    // For S3 the "queue" is the bucket; its body (an object) is never parsed.
-    let queue = if s3 {
-        Some(crate::s3::bucket_of(req))
-    } else {
-        queue(req.body)
+    let service = req.service();
+    let (op, queue) = match service {
+        // For S3 the "queue" is the bucket; its body (an object) is never parsed.
+        Service::S3 => (crate::s3::operation(req), Some(crate::s3::bucket_of(req))),
+        // For SNS, the topic the form names.
+        Service::Sns => (operation(req), topic(req.body)),
+        Service::Sqs | Service::Other => (operation(req), queue(req.body)),
     };
     let queue = queue.as_deref().unwrap_or("-");
     let status = resp.status();
-    let s3_error = (s3 && status >= 300).then(|| s3_code(resp));
-    match resp.header("x-amzn-query-error").or(s3_error.as_deref()) {
+    // SNS and S3 answer errors in XML, with the code in the body.
+    let xml = matches!(service, Service::S3 | Service::Sns);
+    let xml_error = (xml && status >= 300).then(|| xml_code(resp));
+    match resp.header("x-amzn-query-error").or(xml_error.as_deref()) {
         Some(error) => {
             let code = error.split(';').next().unwrap_or(error);
             tracing::info!(target: TARGET, op, queue, status, error = code, ms, "request");
@@ -49,12 +47,19 @@ pub(crate) fn record(req: &Incoming<'_>, resp: &EngineResponse, started: Instant
     }
 }
 
-/// The `<Code>` of an S3 error body (a HEAD error has none: its status then).
-fn s3_code(resp: &EngineResponse) -> String {
+/// The `<Code>` of an SNS or S3 error body (a HEAD error has none: its status then).
+fn xml_code(resp: &EngineResponse) -> String {
     let body = String::from_utf8_lossy(resp.body());
     body.split_once("<Code>")
         .and_then(|(_, rest)| rest.split_once("</Code>"))
         .map_or_else(|| resp.status().to_string(), |(code, _)| code.to_owned())
+}
+
+/// The topic an SNS form names (`TopicArn`, or `TargetArn`): its name.
+fn topic(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "TopicArn" || k == "TargetArn")
+        .and_then(|(_, arn)| arn.rsplit(':').next().map(str::to_owned))
 }
 
 /// `SendMessage` from `X-Amz-Target: AmazonSQS.SendMessage` (or a query `Action`).
@@ -98,5 +103,15 @@ mod tests {
         assert_eq!(queue(br#"{"QueueUrl":"bare"}"#).as_deref(), Some("bare"));
         assert_eq!(queue(b"{}"), None);
         assert_eq!(queue(b"not json"), None);
+    }
+
+    #[test]
+    fn the_topic_is_read_from_an_sns_form() {
+        let form = b"Action=Publish&TopicArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Aorders&Message=x";
+        assert_eq!(topic(form).as_deref(), Some("orders"));
+        let target =
+            b"Action=Publish&TargetArn=arn%3Aaws%3Asns%3Aus-east-1%3A000000000000%3Ajobs.fifo";
+        assert_eq!(topic(target).as_deref(), Some("jobs.fifo"));
+        assert_eq!(topic(b"Action=ListTopics"), None);
     }
 }
