@@ -67,3 +67,36 @@ pub(crate) async fn build_sns(
     }
     weir::aws_sdk_sns::Client::from_conf(conf.build())
 }
+
+/// An S3 client for `endpoint` (large payloads, `--s3-bucket`), as [`build`] makes the
+/// SQS one: with `--local` it is the S3 of the same in-process engine (`local`), so
+/// `send` offloads to it and `peek` reads from it. Path-style addressing whenever an
+/// endpoint is set (`--endpoint-url`, `AWS_ENDPOINT_URL`): emulators (`weir serve`,
+/// LocalStack on `127.0.0.1`) answer no virtual-hosted bucket names.
+pub(crate) async fn build_s3(
+    endpoint: &Endpoint,
+    local: Option<&LocalSqs>,
+    recorder: &crate::s3::Uploads,
+) -> weir::aws_sdk_s3::Client {
+    use weir::aws_sdk_s3::config::Builder;
+    if let Some(local) = local {
+        let conf = local.s3_config_builder().interceptor(recorder.clone());
+        return weir::aws_sdk_s3::Client::from_conf(conf.build());
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &endpoint.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    let sdk = loader.load().await;
+    let mut conf = Builder::from(&sdk).interceptor(recorder.clone());
+    if sdk.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some() {
+        conf = conf.force_path_style(true);
+    }
+    if let Some(url) = &endpoint.url {
+        conf = conf.endpoint_url(url).force_path_style(true);
+        if sdk.region().is_none() {
+            conf = conf.region(weir::aws_sdk_s3::config::Region::new("us-east-1"));
+        }
+    }
+    weir::aws_sdk_s3::Client::from_conf(conf.build())
+}

@@ -7,9 +7,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_sqs::Client;
 use serde_json::{Value, json};
 use weir::sqs::redrive::{self, ManualMove, MoveTask};
+use weir::sqs::s3::Offload;
 use weir::sqs::{
-    AttributeDrift, AttributeValue, Consumer, DlqSpec, Error as SqsError, Producer, Queue,
-    QueueDepth, QueueSpec, RawString, ReceiveOptions, SendOptions,
+    AttributeDrift, AttributeValue, DlqSpec, Error as SqsError, Producer, Queue, QueueDepth,
+    QueueSpec, RawString, ReceiveOptions, SendOptions,
 };
 
 use crate::error::{CliError, Result};
@@ -195,7 +196,13 @@ pub(crate) async fn read_input(file: Option<std::path::PathBuf>) -> Result<Vec<S
 }
 
 /// `weir send`.
-pub(crate) async fn send(client: &Client, a: &SendArgs, out: &Out) -> Result<()> {
+pub(crate) async fn send(
+    client: &Client,
+    a: &SendArgs,
+    offload: Option<Offload>,
+    uploads: &crate::s3::Uploads,
+    out: &Out,
+) -> Result<()> {
     let queue = Queue::open(client, &a.queue).await?;
     let from_stdin = a.body.is_none() && a.file.is_none();
     let bodies = match &a.body {
@@ -228,8 +235,11 @@ pub(crate) async fn send(client: &Client, a: &SendArgs, out: &Out) -> Result<()>
             o
         })
         .collect();
-    let producer: Producer<String, RawString> =
-        Producer::builder(queue).codec(RawString).build()?;
+    let mut builder = Producer::builder(queue).codec(RawString);
+    if let Some(o) = offload {
+        builder = builder.offload(o);
+    }
+    let producer: Producer<String, RawString> = builder.build()?;
     let results = if bodies.len() == 1 {
         vec![producer.send_with(&bodies[0], options[0].clone()).await]
     } else {
@@ -244,23 +254,41 @@ pub(crate) async fn send(client: &Client, a: &SendArgs, out: &Out) -> Result<()>
         }
     }
     if out.json() {
-        out.value(&json!({ "sent": ids.len(), "failed": errors.len(), "message_ids": ids }));
+        let mut doc = json!({ "sent": ids.len(), "failed": errors.len(), "message_ids": ids });
+        if a.s3_bucket.is_some() {
+            doc["s3_objects"] = uploads.json();
+        }
+        out.value(&doc);
     } else {
         for id in &ids {
             out.line(id);
+        }
+        for o in uploads.objects() {
+            let size = o.size.map_or_else(String::new, |n| format!(" ({n} bytes)"));
+            out.note(format!(
+                "payload offloaded to s3://{}/{}{size}",
+                o.bucket, o.key
+            ));
         }
     }
     report_failures(ids.len(), errors, "sent")
 }
 
 /// `weir peek`.
-pub(crate) async fn peek(client: &Client, queue: &str, n: u8, out: &Out) -> Result<()> {
+pub(crate) async fn peek(
+    client: &Client,
+    queue: &str,
+    n: u8,
+    offload: Option<Offload>,
+    out: &Out,
+) -> Result<()> {
     let queue = Queue::open(client, queue).await?;
     out.warn(
         "peek receives with visibility 0: it raises each message's receive count, \
          and can move messages to the dead-letter queue past maxReceiveCount",
     );
-    let consumer = Consumer::with_codec(queue, RawString);
+    let fetching = offload.is_some();
+    let consumer = crate::s3::consumer(queue, offload);
     let messages = consumer
         .receive(
             &ReceiveOptions::default()
@@ -278,14 +306,18 @@ pub(crate) async fn peek(client: &Client, queue: &str, n: u8, out: &Out) -> Resu
                     .iter()
                     .map(|(k, v)| (k.clone(), json!(v.as_str())))
                     .collect();
-                json!({
+                let mut doc = json!({
                     "message_id": m.message_id(),
                     "receive_count": m.receive_count(),
                     "sent_at_ms": m.sent_at().map(unix_millis),
                     "group_id": m.group_id(),
                     "attributes": attrs,
                     "body": m.raw_body(),
-                })
+                });
+                if let Value::Object(fields) = &mut doc {
+                    crate::s3::peek_json(m, fields);
+                }
+                doc
             })
             .collect();
         out.value(&Value::Array(list));
@@ -310,7 +342,9 @@ pub(crate) async fn peek(client: &Client, queue: &str, n: u8, out: &Out) -> Resu
             for (k, v) in m.attributes() {
                 out.line(format!("  {k}={}", v.as_str().unwrap_or("(binary)")));
             }
-            out.line(format!("  {}", m.raw_body()));
+            for line in crate::s3::peek_lines(m, fetching) {
+                out.line(line);
+            }
         }
     }
     Ok(())

@@ -5,11 +5,12 @@
 //! weir create  NAME [--fifo] [--dlq NAME --max-receive N] [--visibility S]
 //! weir send    QUEUE [--body S | --file F | (stdin, one message per line)]
 //!              [--group G] [--dedup D] [--delay S] [--attr k=v ...]
+//!              [--s3-bucket B [--s3-always] [--s3-prefix P]]
 //! weir publish TOPIC [--message M | --file F | (stdin, one message per line)]
 //!              [--subject S] [--group G] [--dedup D] [--attr k=v ...]
 //! weir subscribe TOPIC QUEUE [--raw] [--filter-policy JSON]
 //!              [--filter-scope attributes|body] [--create]
-//! weir peek    QUEUE [-n N]
+//! weir peek    QUEUE [-n N] [--s3-bucket B]
 //! weir stats   QUEUE [--watch]
 //! weir redrive DLQ [--to SRC] [--rate N]
 //! weir purge   QUEUE [--yes]
@@ -48,6 +49,12 @@
 //!
 //! - `peek` receives with visibility 0: it raises the receive count of what it shows and
 //!   can move messages to the dead-letter queue; it warns on stderr every time.
+//! - `send --s3-bucket B` puts a body over the queue's `MaximumMessageSize` (or every
+//!   body, `--s3-always`) in S3 and sends a pointer, in the format of AWS's extended
+//!   clients (Java, Python); `peek --s3-bucket B` shows such a message's payload (its
+//!   size and its start) instead of the pointer. The bucket is checked (`HeadBucket`)
+//!   before any SQS call. The S3 client comes from the same chain as the SQS one
+//!   (path-style when an endpoint is set; `--local`'s in-process S3).
 //! - `stats` prints the oldest message's age as n/a: SQS's API has no call for it
 //!   (CloudWatch's `ApproximateAgeOfOldestMessage` has it; weir does not read CloudWatch).
 //! - `redrive` uses a message move task and falls back to a manual move (receive, send,
@@ -63,6 +70,7 @@ mod client;
 mod commands;
 mod error;
 mod output;
+mod s3;
 mod sns;
 
 use std::path::PathBuf;
@@ -144,6 +152,11 @@ enum Command {
         #[arg(short = 'n', long = "max", default_value_t = 1,
               value_parser = clap::value_parser!(u8).range(1..=10))]
         n: u8,
+        /// Fetch the payloads of messages offloaded to S3 (the extended clients' pointer)
+        /// and show them instead of the pointer. Pointers name their bucket; this one is
+        /// checked first.
+        #[arg(long, value_name = "BUCKET")]
+        s3_bucket: Option<String>,
     },
     /// Queue depth: visible, in flight, delayed, and the dead-letter queue's depth.
     #[command(
@@ -251,6 +264,26 @@ struct SendArgs {
     /// A string message attribute, name=value (repeatable).
     #[arg(long = "attr", value_name = "K=V", value_parser = parse_attr)]
     attrs: Vec<(String, String)>,
+    /// Put bodies over the queue's MaximumMessageSize in this S3 bucket and send a
+    /// pointer instead (the format of AWS's extended clients for Java and Python).
+    #[arg(long, value_name = "BUCKET")]
+    s3_bucket: Option<String>,
+    /// Send every body through S3, whatever its size.
+    #[arg(long, requires = "s3_bucket")]
+    s3_always: bool,
+    /// Prefix of the S3 keys (the key is the prefix and a UUID).
+    #[arg(long, value_name = "P", requires = "s3_bucket")]
+    s3_prefix: Option<String>,
+}
+
+impl SendArgs {
+    fn s3(&self) -> s3::S3Options {
+        s3::S3Options {
+            bucket: self.s3_bucket.clone(),
+            prefix: self.s3_prefix.clone(),
+            always: self.s3_always,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -495,8 +528,36 @@ async fn run(cli: Cli) -> Result<(), CliError> {
                     commands::queues(&client, prefix.as_deref(), &out).await
                 }
                 Command::Create(a) => commands::create(&client, &a, &out).await,
-                Command::Send(a) => commands::send(&client, &a, &out).await,
-                Command::Peek { queue, n } => commands::peek(&client, &queue, n, &out).await,
+                Command::Send(a) => {
+                    let uploads = s3::Uploads::default();
+                    let offload = match a.s3_bucket {
+                        Some(_) => {
+                            let s3 = client::build_s3(&endpoint, local.as_ref(), &uploads).await;
+                            s3::offload(s3, &a.s3()).await?
+                        }
+                        None => None,
+                    };
+                    commands::send(&client, &a, offload, &uploads, &out).await
+                }
+                Command::Peek {
+                    queue,
+                    n,
+                    s3_bucket,
+                } => {
+                    let offload = match s3_bucket {
+                        Some(bucket) => {
+                            let uploads = s3::Uploads::default();
+                            let s3 = client::build_s3(&endpoint, local.as_ref(), &uploads).await;
+                            let options = s3::S3Options {
+                                bucket: Some(bucket),
+                                ..s3::S3Options::default()
+                            };
+                            s3::offload(s3, &options).await?
+                        }
+                        None => None,
+                    };
+                    commands::peek(&client, &queue, n, offload, &out).await
+                }
                 Command::Stats { queue, watch } => {
                     commands::stats(&client, &queue, watch, &out).await
                 }

@@ -35,6 +35,11 @@ impl Out {
         eprintln!("weir: warning: {}", text.as_ref());
     }
 
+    /// A note on stderr (what happened beside the result: stdout keeps the result alone).
+    pub(crate) fn note(&self, text: impl AsRef<str>) {
+        eprintln!("weir: {}", text.as_ref());
+    }
+
     /// A progress bar on stderr, hidden with `--json` or when stderr is not a terminal.
     pub(crate) fn progress(&self, len: Option<u64>, prefix: &str) -> ProgressBar {
         let bar = match len {
