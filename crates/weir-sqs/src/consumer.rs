@@ -375,9 +375,9 @@ impl<T, C: Decode<T>> Consumer<T, C> {
 }
 
 impl<T, C> Consumer<T, C> {
-    /// Acknowledges a message: deletes it (`DeleteMessage`). With an
-    /// [offload](Self::with_offload), its payload object is deleted next, only once the
-    /// SQS delete succeeded; a failed object delete is logged, not returned.
+    /// Acknowledges a message: deletes it (`DeleteMessage`). With an offload
+    /// (`with_offload`, the `s3` feature), its payload object is deleted next, only once
+    /// the SQS delete succeeded; a failed object delete is logged, not returned.
     ///
     /// # Errors
     ///

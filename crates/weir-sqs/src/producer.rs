@@ -323,7 +323,7 @@ impl<T, C> ProducerBuilder<T, C> {
     /// # Errors
     ///
     /// [`Error::InvalidInput`] if the concurrency is 0, or (the `s3` feature) the
-    /// offload's settings are invalid ([`Offload::validate`](crate::s3::Offload::validate)).
+    /// offload's settings are invalid (`s3::Offload::validate`).
     pub fn build(self) -> Result<Producer<T, C>> {
         if self.concurrency == 0 {
             return Err(Error::invalid("concurrency", "must be at least 1"));
