@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used)] // test support: a failed unwrap fails the test that called it
 
+pub mod python;
 pub mod queues;
 pub mod worker_kit;
 
@@ -89,6 +90,15 @@ pub async fn localstack_client_at(endpoint: &str, clock: Clock) -> aws_sdk_sqs::
 /// message that says how to start LocalStack).
 pub async fn localstack_sns_client() -> aws_sdk_sns::Client {
     aws_sdk_sns::Client::new(&localstack_config(&localstack_endpoint(), Clock::Real).await)
+}
+
+/// An S3 client for the LocalStack at [`localstack_endpoint`], built as
+/// [`localstack_client`] builds the SQS one (call that first), path-style: LocalStack
+/// on `127.0.0.1` answers no virtual-hosted bucket names.
+pub async fn localstack_s3_client() -> aws_sdk_s3::Client {
+    let config = localstack_config(&localstack_endpoint(), Clock::Real).await;
+    let conf = aws_sdk_s3::config::Builder::from(&config).force_path_style(true);
+    aws_sdk_s3::Client::from_conf(conf.build())
 }
 
 /// aws-config's defaults pointed at `endpoint`, with LocalStack's test region and

@@ -9,12 +9,11 @@
 #![allow(clippy::unwrap_used)] // tests: a failed unwrap is a failed test
 #![cfg(feature = "localstack")]
 
-use std::path::PathBuf;
-use std::process::Command;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use weir_integration_tests::{localstack_client, localstack_endpoint, unique_name};
+use weir_integration_tests::python::boto3;
+use weir_integration_tests::{localstack_client, unique_name};
 use weir_sqs::{AttributeValue, Consumer, Producer, Queue, ReceiveOptions, SendOptions};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,51 +21,6 @@ struct Order {
     id: u64,
     customer: String,
     total_cents: i64,
-}
-
-/// A Python that can import boto3, or a panic that says how to get one.
-fn python() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../localstack/.venv/bin/python");
-    let candidates = std::env::var_os("WEIR_PYTHON")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain([venv, PathBuf::from("python3")]);
-    for py in candidates {
-        let ok = Command::new(&py)
-            .args(["-c", "import boto3"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ok {
-            return py;
-        }
-    }
-    panic!(
-        "no Python with boto3 found: run localstack/up (its host-mode venv has boto3), \
-         or set WEIR_PYTHON to a Python that can `import boto3`"
-    );
-}
-
-/// Runs a boto3 snippet with `sqs` (a client for LocalStack) and `url` in scope, and
-/// returns what it printed.
-fn boto3(url: &str, snippet: &str) -> String {
-    let script = format!(
-        "import json, os, boto3\n\
-         sqs = boto3.client('sqs', endpoint_url=os.environ['WEIR_ENDPOINT'], region_name='us-east-1',\n\
-                            aws_access_key_id='test', aws_secret_access_key='test')\n\
-         url = os.environ['WEIR_QUEUE_URL']\n{snippet}\n"
-    );
-    let out = Command::new(python())
-        .args(["-c", &script])
-        .env("WEIR_ENDPOINT", localstack_endpoint())
-        .env("WEIR_QUEUE_URL", url)
-        .output()
-        .expect("python runs");
-    assert!(
-        out.status.success(),
-        "boto3 snippet failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
 async fn queue() -> Queue {
