@@ -198,7 +198,8 @@ enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Serve the in-process SQS over HTTP until Ctrl-C or SIGTERM.
+    /// Serve the in-process SQS, SNS and S3 (path-style) on one HTTP port until Ctrl-C or
+    /// SIGTERM.
     Serve {
         /// Port (0 for any free port; the URL is printed).
         #[arg(long, default_value_t = 4566)]

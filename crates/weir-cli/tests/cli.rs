@@ -1,127 +1,13 @@
 //! End-to-end tests of the `weir` binary, against `weir serve` on a free port.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
+use std::io::Write;
+use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+mod support;
 
-/// A `weir` command with test credentials and nothing from the caller's AWS setup.
-fn weir() -> Command {
-    let mut c = Command::new(WEIR);
-    c.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SQS")
-        .env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    c
-}
-
-/// `weir serve --port 0`, stopped (killed) when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        Self::start_with(&[], Stdio::null())
-    }
-
-    /// `weir serve --port 0 --json` plus `flags`, its stderr going to `stderr`.
-    fn start_with(flags: &[&str], stderr: Stdio) -> Self {
-        let mut child = weir()
-            .args(["serve", "--port", "0", "--json"])
-            .args(flags)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("weir serve starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("first line");
-        let v: Value = serde_json::from_str(&line).expect("serve prints JSON");
-        let url = v["endpoint_url"].as_str().expect("endpoint_url").to_owned();
-        Self { child, url }
-    }
-
-    /// `weir --endpoint-url <server> args...`.
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = weir();
-        c.arg("--endpoint-url").arg(&self.url).args(args);
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("weir runs")
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "weir {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).expect("JSON output")
-    }
-
-    fn visible(&self, queue: &str) -> u64 {
-        self.json(&["stats", queue])["visible"]
-            .as_u64()
-            .expect("visible")
-    }
-}
-
-/// One unsigned JSON-protocol request to `url` (`host:port` after `http://`), as a
-/// client without credentials sends it: (status line, body).
-fn unsigned(url: &str, target: &str, body: &str) -> (String, String) {
-    use std::io::Read;
-    let addr = url.trim_start_matches("http://");
-    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
-    let req = format!(
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nX-Amz-Target: AmazonSQS.{target}\r\n\
-         Content-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).expect("write");
-    let mut resp = String::new();
-    stream.read_to_string(&mut resp).expect("read");
-    let status = resp.lines().next().unwrap_or_default().to_owned();
-    let body = resp
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn stderr_lines(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stderr)
-        .lines()
-        .map(str::to_owned)
-        .collect()
-}
+use support::{Server, stderr_lines, unsigned, weir};
 
 #[test]
 fn create_send_peek_stats_and_purge() {

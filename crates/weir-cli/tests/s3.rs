@@ -3,100 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
 const POINTER_CLASS: &str = "software.amazon.payloadoffloading.PayloadS3Pointer";
 
-/// A `weir` command with test credentials and nothing from the caller's AWS setup.
-fn weir() -> Command {
-    let mut c = Command::new(WEIR);
-    c.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SQS")
-        .env_remove("AWS_ENDPOINT_URL_S3")
-        .env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    c
-}
+mod support;
 
-/// `weir serve --port 0`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        let mut child = weir()
-            .args(["serve", "--port", "0", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("weir serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: Value = serde_json::from_str(&line).expect("serve prints JSON");
-        let url = v["endpoint_url"].as_str().unwrap().to_owned();
-        Self { child, url }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        let mut c = weir();
-        c.arg("--endpoint-url").arg(&self.url).args(args);
-        c.output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "weir {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        serde_json::from_str(&self.ok(&a)).expect("JSON output")
-    }
-
-    /// One S3 request (path-style, no body), signed only as far as weir serve reads a
-    /// signature: its SigV4 scope names the service. Returns the status code.
-    fn s3(&self, method: &str, path: &str) -> u16 {
-        let addr = self.url.trim_start_matches("http://");
-        let mut stream = std::net::TcpStream::connect(addr).unwrap();
-        let req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n\
-             Authorization: AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/s3/aws4_request, \
-             SignedHeaders=host, Signature=00\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-        );
-        stream.write_all(req.as_bytes()).unwrap();
-        let mut resp = Vec::new();
-        stream.read_to_end(&mut resp).unwrap();
-        let status = String::from_utf8_lossy(&resp);
-        status.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::Server;
 
 /// A file of `len` bytes (a recognisable start, then filler), removed when dropped.
 struct TempFile(PathBuf);

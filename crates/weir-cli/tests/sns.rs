@@ -3,103 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Output, Stdio};
-
 use serde_json::Value;
 
-const WEIR: &str = env!("CARGO_BIN_EXE_weir");
+mod support;
 
-/// A `weir` command with test credentials and nothing from the caller's AWS setup.
-fn weir() -> Command {
-    let mut c = Command::new(WEIR);
-    c.env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("AWS_ENDPOINT_URL_SQS")
-        .env_remove("AWS_ENDPOINT_URL_SNS")
-        .env_remove("AWS_PROFILE")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    c
-}
-
-/// `weir serve --port 0`, killed when dropped.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    fn start() -> Self {
-        let mut child = weir()
-            .args(["serve", "--port", "0", "--json"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("weir serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let v: Value = serde_json::from_str(&line).expect("serve prints JSON");
-        let url = v["endpoint_url"].as_str().unwrap().to_owned();
-        Self { child, url }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with_stdin(args, None)
-    }
-
-    fn run_with_stdin(&self, args: &[&str], stdin: Option<&str>) -> Output {
-        let mut c = weir();
-        c.arg("--endpoint-url").arg(&self.url).args(args);
-        let Some(input) = stdin else {
-            return c.output().unwrap();
-        };
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.run(&a);
-        assert!(
-            out.status.success(),
-            "weir {a:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).expect("JSON output")
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The one stderr line of a failed command, and its exit code.
-fn failure(out: &Output) -> (i32, String) {
-    let err = String::from_utf8_lossy(&out.stderr).trim().to_owned();
-    assert_eq!(err.lines().count(), 1, "one line: {err}");
-    (out.status.code().unwrap(), err)
-}
+use support::{Server, failure};
 
 #[test]
 fn subscribe_create_then_publish_reaches_the_queue() {
@@ -128,7 +36,7 @@ fn subscribe_create_then_publish_reaches_the_queue() {
     assert_eq!(peek[0]["attributes"]["kind"], "hi");
 
     let lines: String = (1..=12).map(|i| format!("line {i}\n")).collect();
-    let out = s.run_with_stdin(&["--json", "publish", "events"], Some(&lines));
+    let out = s.run_with_stdin(&["--json", "publish", "events"], &lines);
     assert!(
         out.status.success(),
         "{}",
