@@ -218,6 +218,63 @@ impl<T, C, L, S> WorkerBuilder<T, C, L, S> {
         self
     }
 
+    /// Large payloads through S3 (the `s3` feature), in the format of AWS's extended
+    /// clients: a message with the `ExtendedPayloadSize` (or legacy
+    /// `SQSLargePayloadSize`) attribute has its pointer's object fetched before
+    /// decoding, so the handler's `Message<T>` decodes the real payload
+    /// ([`Message::raw_body`] is the payload, [`Message::sqs_body`] the pointer,
+    /// [`Message::s3_pointer`] where it is). Then, by outcome:
+    ///
+    /// - **acked**: the object is deleted after SQS's delete succeeded, never before,
+    ///   with `DeleteObjects` of up to 1,000 keys per bucket for the acks that flush
+    ///   together, unless the offload [keeps](weir_sqs::s3::Cleanup::Keep) objects. A
+    ///   failed object delete is logged and counted
+    ///   ([`WorkerReport::payload_delete_failures`](crate::WorkerReport::payload_delete_failures)),
+    ///   never an ack failure; a message whose SQS delete failed (or may not have
+    ///   happened: a possible duplicate) keeps its object.
+    /// - **dead-lettered**: the copy carries the pointer and its `ExtendedPayloadSize`
+    ///   attribute (kept even when other attributes are dropped to fit), and the object
+    ///   stays: a redrive delivers a message that still finds its payload.
+    /// - **retried or released**: nothing happens to the object.
+    /// - **object missing** (`NoSuchKey`): a decode failure, dead-lettered as
+    ///   `decode_failed` with the S3 error in `weir.dlq.error`; with
+    ///   [`with_ignore_payload_not_found`](weir_sqs::s3::Offload::with_ignore_payload_not_found),
+    ///   the receive deletes the message without the handler seeing it (not counted as
+    ///   received). A passing S3 failure (throttling, 5xx) leaves the message for SQS to
+    ///   deliver again after its visibility timeout.
+    ///
+    /// Give the bucket a lifecycle rule for the objects no ack deletes (messages that
+    /// expire, are purged, or whose object delete failed).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let local = weir_local::LocalSqs::new();
+    /// # let client = local.client();
+    /// # weir_sqs::QueueSpec::standard("videos").ensure(&client).await?;
+    /// # let queue = weir_sqs::Queue::open(&client, "videos").await?;
+    /// # let s3 = local.s3_client();
+    /// use weir_sqs::s3::Offload;
+    /// use weir_worker::{handler_fn, HandlerError, Message, Worker};
+    ///
+    /// let worker = Worker::builder(queue)
+    ///     .offload(Offload::new(s3, "video-payloads"))
+    ///     .handler(handler_fn(|m: Message<String>| async move {
+    ///         println!("{} bytes, from {:?}", m.raw_body().len(), m.s3_pointer());
+    ///         Ok::<_, HandlerError>(())
+    ///     }))
+    ///     .build()?;
+    /// # drop(worker); Ok(()) }
+    /// ```
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
+    #[must_use]
+    pub fn offload(mut self, offload: weir_sqs::s3::Offload) -> Self {
+        self.options.offload = Some(offload);
+        self
+    }
+
     /// The long-poll wait, 0 to 20 s (SQS's limit). Default 20 s.
     #[must_use]
     pub fn wait_time(mut self, wait: Duration) -> Self {
@@ -348,6 +405,8 @@ where
     /// min; a zero handler timeout.
     pub fn build(self) -> Result<Worker<T>, BuildError> {
         let envelope = self.options.envelope;
+        #[cfg(feature = "s3")]
+        let offload = self.options.offload.clone();
         let settings = self.options.resolve(&self.queue)?;
         let service = self
             .layers
@@ -355,9 +414,14 @@ where
             .map_response(|_| ())
             .map_err(Into::into);
         let stats = Arc::new(Stats::new(self.queue.name()));
-        let source = Arc::new(
-            Consumer::with_codec(self.queue.clone(), Guarded(self.codec)).with_envelope(envelope),
-        );
+        let consumer =
+            Consumer::with_codec(self.queue.clone(), Guarded(self.codec)).with_envelope(envelope);
+        #[cfg(feature = "s3")]
+        let consumer = match offload {
+            Some(offload) => consumer.with_offload(offload),
+            None => consumer,
+        };
+        let source = Arc::new(consumer);
         Ok(Worker {
             queue: self.queue,
             source,

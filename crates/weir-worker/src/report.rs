@@ -78,6 +78,13 @@ pub struct WorkerReport {
     pub acks_flushed_in_shutdown: u64,
     /// Shutdown phase 5: handlers cancelled after the timeout, their messages released.
     pub released_unfinished: u64,
+    /// Payload objects deleted from S3 after their messages' acks (a worker with an
+    /// offload, `WorkerBuilder::offload` of the `s3` feature; 0 otherwise).
+    pub payloads_deleted: u64,
+    /// Payload objects whose delete failed after their messages' acks (logged; the
+    /// message is gone, the object stays until the bucket's lifecycle rule removes it).
+    /// Never an ack failure.
+    pub payload_delete_failures: u64,
 }
 
 /// Why a worker stopped.
@@ -171,6 +178,8 @@ pub(crate) struct Stats {
     pub(crate) finished_in_shutdown: Tally,
     pub(crate) acks_flushed_in_shutdown: Tally,
     pub(crate) released_unfinished: Tally,
+    pub(crate) payloads_deleted: Tally,
+    pub(crate) payload_delete_failures: Tally,
     requests: [Tally; 5],
     pub(crate) in_flight: Gauge,
     pub(crate) handler_latency: Histogram,
@@ -210,6 +219,8 @@ impl Stats {
             finished_in_shutdown: Tally::plain(),
             acks_flushed_in_shutdown: Tally::plain(),
             released_unfinished: Tally::plain(),
+            payloads_deleted: Tally::new("weir_worker_payloads_deleted_total", queue),
+            payload_delete_failures: Tally::new("weir_worker_payload_delete_failures_total", queue),
             requests: [
                 req("ReceiveMessage"),
                 req("DeleteMessageBatch"),
@@ -258,6 +269,8 @@ impl Stats {
             finished_in_shutdown: self.finished_in_shutdown.get(),
             acks_flushed_in_shutdown: self.acks_flushed_in_shutdown.get(),
             released_unfinished: self.released_unfinished.get(),
+            payloads_deleted: self.payloads_deleted.get(),
+            payload_delete_failures: self.payload_delete_failures.get(),
         }
     }
 }

@@ -38,6 +38,8 @@ pub(crate) struct Options {
     pub(crate) handler_timeout: Option<Duration>,
     pub(crate) system_attributes: Option<Vec<Sys>>,
     pub(crate) envelope: weir_sqs::Envelope,
+    #[cfg(feature = "s3")]
+    pub(crate) offload: Option<weir_sqs::s3::Offload>,
 }
 
 /// Settings, resolved against the queue's attributes.
@@ -68,6 +70,9 @@ pub(crate) struct Settings {
     pub(crate) handler_timeout: Option<Duration>,
     pub(crate) limit: Option<ReceiveLimit>,
     pub(crate) system_attributes: Vec<Sys>,
+    /// Where offloaded payloads are, and whether their objects go after the ack.
+    #[cfg(feature = "s3")]
+    pub(crate) offload: Option<weir_sqs::s3::Offload>,
 }
 
 fn check(
@@ -154,6 +159,8 @@ impl Options {
             handler_timeout: self.handler_timeout,
             limit: self.limit.clone(),
             system_attributes: system_attributes(self.system_attributes, fifo),
+            #[cfg(feature = "s3")]
+            offload: self.offload,
         })
     }
 

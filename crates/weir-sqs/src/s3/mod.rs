@@ -41,12 +41,14 @@
 //! key prefix) a lifecycle rule that expires objects some time after the longest
 //! retention of the queues that use it, DLQs included (14 days at most: e.g. 15 days).
 
+mod cleanup;
 mod config;
 mod pointer;
 pub(crate) mod receive;
 pub(crate) mod send;
 mod store;
 
+pub use cleanup::{MAX_DELETE_KEYS, PayloadDeletes};
 pub use config::{Cleanup, Offload};
 pub use pointer::{
     LEGACY_POINTER_CLASS, LEGACY_SIZE_ATTRIBUTE, POINTER_CLASS, S3Pointer, SIZE_ATTRIBUTE,

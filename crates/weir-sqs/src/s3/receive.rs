@@ -6,7 +6,7 @@ use crate::error::CodecErrorKind;
 use crate::queue::Queue;
 use crate::s3::pointer::{LEGACY_SIZE_ATTRIBUTE, SIZE_ATTRIBUTE};
 use crate::s3::store::{self, FETCH_CODEC, FetchError};
-use crate::s3::{Cleanup, Offload, S3Pointer};
+use crate::s3::{Offload, S3Pointer};
 
 /// An offloaded message's pointer, and its payload (or why it could not be fetched).
 #[derive(Debug)]
@@ -102,17 +102,12 @@ pub(crate) async fn fetch_all(
 }
 
 /// After the SQS deletes of messages with these pointers succeeded: deletes their
-/// objects (concurrently), unless the setting keeps them. A failure is logged, never
-/// returned: the message is gone, and the object is left to the lifecycle rule.
+/// objects ([`Offload::delete_acked`]: batched, unless the setting keeps them). A
+/// failure is logged, never returned: the message is gone, and the object is left to
+/// the lifecycle rule.
 pub(crate) async fn after_delete<'a>(
     offload: &Offload,
     pointers: impl IntoIterator<Item = &'a S3Pointer>,
 ) {
-    if offload.cleanup == Cleanup::Keep {
-        return;
-    }
-    let deletes = pointers.into_iter().map(|p| {
-        store::delete_logged(&offload.client, p, "the payload of an acknowledged message")
-    });
-    futures_util::future::join_all(deletes).await;
+    offload.delete_acked(pointers).await;
 }

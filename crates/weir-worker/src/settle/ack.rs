@@ -8,6 +8,10 @@
 //! and a delete that completes after the message's visibility deadline (SQS answers a
 //! stale receipt handle with success without deleting), count as possible duplicates.
 //! Failing deletes clear the worker's readiness until one succeeds.
+//!
+//! A handled message whose delete succeeded (not a possible duplicate) has its payload
+//! object deleted next, by [`objects`](super::objects), which runs beside the acker and
+//! ends after it; a dead-lettered message's object stays.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +22,7 @@ use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::objects::{self, Objects};
 use crate::context::{Ctx, Ticket};
 
 /// Tries per entry (the first included) once shutdown began.
@@ -28,10 +33,20 @@ const FLUSHES_IN_FLIGHT: usize = 64;
 /// much longer (the lease keeps extending it meanwhile).
 const RETRY_MARGIN: Duration = Duration::from_secs(1);
 
+/// What a delete follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum After {
+    /// A handler success: the payload object (if any) goes once SQS deleted the message.
+    Handled,
+    /// A dead-letter send: the copy points at the payload object, which stays.
+    DeadLettered,
+}
+
 /// A message to delete.
 pub(crate) struct AckItem {
     ticket: Ticket,
     tries: u32,
+    after: After,
 }
 
 /// How one entry's delete ended.
@@ -44,9 +59,14 @@ enum Done {
 }
 
 /// Queues `ticket`'s delete; the message stays leased until it completes.
-pub(crate) fn enqueue(ctx: &Ctx, ticket: Ticket) {
+pub(crate) fn enqueue(ctx: &Ctx, ticket: Ticket, after: After) {
     ctx.leases.mark_acking(ticket.key);
-    if let Err(mpsc::error::SendError(item)) = ctx.acks.send(AckItem { ticket, tries: 0 }) {
+    let item = AckItem {
+        ticket,
+        tries: 0,
+        after,
+    };
+    if let Err(mpsc::error::SendError(item)) = ctx.acks.send(item) {
         ctx.leases.finish(item.ticket.key);
         ctx.stats.ack_failures.add(1);
         tracing::error!("the acker stopped before an ack; the message will be delivered again");
@@ -54,11 +74,22 @@ pub(crate) fn enqueue(ctx: &Ctx, ticket: Ticket) {
 }
 
 /// The acker: batches what [`enqueue`] sends and flushes each batch in a task of its
-/// own, until `done` fires and nothing is left.
+/// own, until `done` fires and nothing is left; beside it, the payload objects'
+/// deleter, which ends after the last flush.
 pub(crate) async fn run(
+    ctx: Arc<Ctx>,
+    rx: mpsc::UnboundedReceiver<AckItem>,
+    done: CancellationToken,
+) {
+    let (objects, deleter) = objects::start(&ctx);
+    tokio::join!(acker(ctx, rx, done, objects), deleter);
+}
+
+async fn acker(
     ctx: Arc<Ctx>,
     mut rx: mpsc::UnboundedReceiver<AckItem>,
     done: CancellationToken,
+    objects: Objects,
 ) {
     let room = Arc::new(Semaphore::new(FLUSHES_IN_FLIGHT));
     let flushes = TaskTracker::new();
@@ -93,8 +124,9 @@ pub(crate) async fn run(
             break;
         };
         let c = ctx.clone();
+        let o = objects.clone();
         flushes.spawn(ctx.guarded("ack flush", async move {
-            flush(&c, batch).await;
+            flush(&c, &o, batch).await;
             drop(permit);
         }));
     }
@@ -103,7 +135,7 @@ pub(crate) async fn run(
 }
 
 /// Deletes one batch, retrying failed entries while their leases hold.
-async fn flush(ctx: &Ctx, mut batch: Vec<AckItem>) {
+async fn flush(ctx: &Ctx, objects: &Objects, mut batch: Vec<AckItem>) {
     let mut backoff = ExponentialBuilder::default()
         .with_min_delay(Duration::from_millis(100))
         .with_max_delay(Duration::from_secs(5))
@@ -111,7 +143,7 @@ async fn flush(ctx: &Ctx, mut batch: Vec<AckItem>) {
         .without_max_times()
         .build();
     loop {
-        let again = delete(ctx, batch).await;
+        let again = delete(ctx, objects, batch).await;
         if again.is_empty() {
             return;
         }
@@ -134,7 +166,7 @@ async fn flush(ctx: &Ctx, mut batch: Vec<AckItem>) {
 }
 
 /// One `DeleteMessageBatch`; returns the entries to try again.
-async fn delete(ctx: &Ctx, mut batch: Vec<AckItem>) -> Vec<AckItem> {
+async fn delete(ctx: &Ctx, objects: &Objects, mut batch: Vec<AckItem>) -> Vec<AckItem> {
     for item in &mut batch {
         item.tries += 1;
     }
@@ -151,8 +183,18 @@ async fn delete(ctx: &Ctx, mut batch: Vec<AckItem>) -> Vec<AckItem> {
     };
     for (item, result) in batch.into_iter().zip(per_entry) {
         match result {
-            Ok(()) => finish(ctx, item, Done::Deleted),
-            Err(e) if e.is_receipt_handle_invalid() => finish(ctx, item, Done::PossibleDuplicate),
+            Ok(()) => {
+                let msg = item.ticket.msg.clone();
+                let handled = item.after == After::Handled;
+                // A delete after the deadline may not have deleted anything: the
+                // message (and its object) may be delivered again.
+                if finish(ctx, item, Done::Deleted) && handled {
+                    objects.deleted(&msg);
+                }
+            }
+            Err(e) if e.is_receipt_handle_invalid() => {
+                finish(ctx, item, Done::PossibleDuplicate);
+            }
             Err(e) if e.is_retryable() => {
                 failing = Some(e);
                 again.push(item);
@@ -171,8 +213,9 @@ async fn delete(ctx: &Ctx, mut batch: Vec<AckItem>) -> Vec<AckItem> {
     again
 }
 
-/// Ends an entry: its lease, its slot, its count.
-fn finish(ctx: &Ctx, item: AckItem, done: Done) {
+/// Ends an entry: its lease, its slot, its count. True when the message was deleted
+/// within its visibility deadline.
+fn finish(ctx: &Ctx, item: AckItem, done: Done) -> bool {
     let stats = &ctx.stats;
     let msg = &item.ticket.msg;
     let deadline = ctx.leases.finish(item.ticket.key);
@@ -180,6 +223,7 @@ fn finish(ctx: &Ctx, item: AckItem, done: Done) {
         Done::Deleted if deadline.is_some_and(|d| Instant::now() >= d) => Done::PossibleDuplicate,
         other => other,
     };
+    let deleted = matches!(done, Done::Deleted);
     match done {
         Done::Deleted => {
             stats.acked.add(1);
@@ -201,4 +245,5 @@ fn finish(ctx: &Ctx, item: AckItem, done: Done) {
     }
     // The slot goes back with the ticket.
     drop(item);
+    deleted
 }

@@ -6,6 +6,11 @@
 //! attributes in the 1 MiB limit and allows 10 of them, so when the copy would not fit,
 //! the original attributes go first (largest first), then the error text is shortened,
 //! then weir's own attributes, never the body; `weir.dlq.dropped` says what was left out.
+//!
+//! An offloaded message (the `s3` feature) is a pointer body: the copy carries that
+//! pointer and its `ExtendedPayloadSize` (or `SQSLargePayloadSize`) marker, which is
+//! never dropped, and the original's delete keeps the S3 object, so a redrive delivers
+//! a message that still finds its payload.
 
 use weir_sqs::{AttributeValue, Attributes, Message, SendOptions, validate};
 
@@ -67,7 +72,8 @@ pub(crate) async fn send(ctx: &Ctx, ticket: Ticket, reason: &'static str, error:
         Ok(()) => {
             ctx.stats.dead_lettered.add(1);
             tracing::warn!(message_id = %msg.message_id(), reason, "dead-lettered");
-            ack::enqueue(ctx, ticket);
+            // The copy points at the same S3 object, if any: it stays.
+            ack::enqueue(ctx, ticket, ack::After::DeadLettered);
             Settled::Continue
         }
         Err(e) => {
@@ -86,19 +92,27 @@ pub(crate) struct Fields<'a> {
     pub(crate) source: &'a str,
 }
 
+/// The extended clients' marker attributes (`ExtendedPayloadSize`, and its legacy
+/// name): a pointer body without one is not read as a pointer, so a dead-letter copy
+/// keeps them whatever else must go (`weir_sqs::s3::SIZE_ATTRIBUTE` and
+/// `LEGACY_SIZE_ATTRIBUTE`, named here so that a worker without the `s3` feature keeps
+/// them too).
+pub(crate) const PAYLOAD_MARKERS: [&str; 2] = ["ExtendedPayloadSize", "SQSLargePayloadSize"];
+
 /// The attributes of the dead-letter copy of `msg`, within `max_size` with its body
-/// and within SQS's 10 attributes.
+/// and within SQS's 10 attributes. The payload markers are always kept.
 pub(crate) fn fit(msg: &Message<()>, fields: &Fields<'_>, max_size: usize) -> Attributes {
     let body = msg.sqs_body();
-    let mut originals: Vec<(&String, &AttributeValue)> = msg
+    let (pinned, mut originals): (Vec<(&String, &AttributeValue)>, Vec<_>) = msg
         .attributes()
         .iter()
         .filter(|(k, _)| !k.starts_with("weir.dlq."))
-        .collect();
+        .partition(|(k, _)| PAYLOAD_MARKERS.contains(&k.as_str()));
     let mut dropped: Vec<&str> = Vec::new();
     // Room for weir's four, and the note when anything is left out.
-    if originals.len() > MAX_ATTRIBUTES - 4 {
-        for (name, _) in originals.drain(MAX_ATTRIBUTES - 5..) {
+    if pinned.len() + originals.len() > MAX_ATTRIBUTES - 4 {
+        let keep = (MAX_ATTRIBUTES - 5).saturating_sub(pinned.len());
+        for (name, _) in originals.drain(keep.min(originals.len())..) {
             dropped.push(name);
         }
     }
@@ -110,7 +124,7 @@ pub(crate) fn fit(msg: &Message<()>, fields: &Fields<'_>, max_size: usize) -> At
     ];
     loop {
         let note = note(&dropped, error.len(), fields.error.len());
-        let attrs = render(&originals, &own, error, note.as_deref());
+        let attrs = render(&pinned, &originals, &own, error, note.as_deref());
         let size = validate::message_size(body, &attrs);
         if size <= max_size {
             return attrs;
@@ -122,21 +136,24 @@ pub(crate) fn fit(msg: &Message<()>, fields: &Fields<'_>, max_size: usize) -> At
             // The error and its attribute's name and type go when it cannot keep a byte.
             error = truncate(error, error.len().saturating_sub(excess));
         } else if own.pop().is_none() {
-            // Nothing of ours is left: the body alone (it fitted the source queue).
-            return Attributes::new();
+            // Nothing of ours is left: the body alone, with its markers (together they
+            // fitted the source queue).
+            return render(&pinned, &[], &[], "", None);
         }
     }
 }
 
-/// The attributes: the originals kept, weir's own, the error, and the note.
+/// The attributes: the markers, the originals kept, weir's own, the error, and the note.
 fn render(
+    pinned: &[(&String, &AttributeValue)],
     originals: &[(&String, &AttributeValue)],
     own: &[(&'static str, String)],
     error: &str,
     note: Option<&str>,
 ) -> Attributes {
-    let mut attrs: Attributes = originals
+    let mut attrs: Attributes = pinned
         .iter()
+        .chain(originals)
         .map(|(k, v)| ((*k).clone(), (*v).clone()))
         .collect();
     for (name, value) in own {

@@ -2,14 +2,15 @@
 //!
 //! | outcome | action |
 //! |---|---|
-//! | handler `Ok` | [`ack`]: batched `DeleteMessageBatch` |
+//! | handler `Ok` | [`ack`]: batched `DeleteMessageBatch`, then the payload's S3 object ([`objects`]) |
 //! | retry (an error, a panic), attempts left | [`retry`]: `ChangeMessageVisibility` to the backoff |
-//! | reject, undecodable, or attempts used up | [`dead_letter`]: `SendMessage` to the DLQ, then delete (no DLQ: retry) |
+//! | reject, undecodable, or attempts used up | [`dead_letter`]: `SendMessage` to the DLQ, then delete, keeping the payload's object (no DLQ: retry) |
 //! | lease lost | nothing: SQS delivers it again |
 //! | abandoned at shutdown | [`release`]: visibility 0, in batches, at the end |
 
 pub(crate) mod ack;
 pub(crate) mod dead_letter;
+pub(crate) mod objects;
 pub(crate) mod release;
 pub(crate) mod retry;
 
@@ -61,7 +62,7 @@ pub(crate) async fn settle(ctx: &Ctx, ticket: Ticket, outcome: Outcome) -> Settl
     match outcome {
         Outcome::Ok => {
             stats.succeeded.add(1);
-            ack::enqueue(ctx, ticket);
+            ack::enqueue(ctx, ticket, ack::After::Handled);
             Settled::Continue
         }
         Outcome::Undecodable(error) => {

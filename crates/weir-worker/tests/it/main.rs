@@ -16,6 +16,8 @@ mod flow;
 mod layers;
 mod lease;
 mod load;
+#[cfg(feature = "s3")]
+mod offload;
 mod outcomes;
 mod poll_errors;
 mod races;

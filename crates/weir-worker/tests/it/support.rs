@@ -86,6 +86,11 @@ impl Env {
         }
     }
 
+    /// An S3 client of the same in-process engine as the SQS (its latency too).
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.local.s3_client()
+    }
+
     /// Another environment of the same kind, with its own SQS.
     pub fn fresh(&self) -> Self {
         if self.threaded {

@@ -101,3 +101,83 @@ fn an_earlier_dead_letter_record_is_replaced() {
     assert_eq!(attrs[names::REASON].as_str(), Some("rejected"));
     assert_eq!(attrs["k"].as_str(), Some("v"));
 }
+
+/// A message with `attrs` as `String` attributes, and `numbers` as `Number` ones.
+fn message_with_numbers(
+    body: &str,
+    attrs: &[(&str, &str)],
+    numbers: &[(&str, &str)],
+) -> Message<()> {
+    let mut m = aws_sdk_sqs::types::Message::builder()
+        .message_id("m-1")
+        .receipt_handle("r-1")
+        .body(body);
+    for (k, v, t) in attrs
+        .iter()
+        .map(|(k, v)| (k, v, "String"))
+        .chain(numbers.iter().map(|(k, v)| (k, v, "Number")))
+    {
+        m = m.message_attributes(
+            *k,
+            MessageAttributeValue::builder()
+                .data_type(t)
+                .string_value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    let msg: Message<String> = Message::from_sdk_message(m.build(), &weir_sqs::RawString);
+    msg.with_body(Ok(()))
+}
+
+#[test]
+fn the_payload_markers_survive_when_everything_else_is_dropped() {
+    let pointer = r#"["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"b","s3Key":"k"}]"#;
+    // Nine originals (over the room), one of them large, and both markers.
+    let big = "x".repeat(2000);
+    let mut originals: Vec<(String, String)> =
+        (0..7).map(|i| (format!("a{i}"), "v".to_owned())).collect();
+    originals.push(("big".to_owned(), big));
+    let originals: Vec<(&str, &str)> = originals
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let markers = super::PAYLOAD_MARKERS.map(|m| (m, "2097152"));
+    let msg = message_with_numbers(pointer, &originals, &markers);
+    // So small a limit that every original, the error and weir's own must go.
+    let max = pointer.len() + 90;
+    let attrs = fit(&msg, &fields(&"e".repeat(5000)), max);
+    for marker in super::PAYLOAD_MARKERS {
+        assert_eq!(
+            attrs[marker].as_str(),
+            Some("2097152"),
+            "{marker}: {attrs:?}"
+        );
+        assert_eq!(attrs[marker].data_type(), "Number");
+    }
+    assert!(!attrs.contains_key("big"));
+    // And with room: the markers count among the ten attributes, and stay.
+    let attrs = fit(&msg, &fields("no"), MIB);
+    assert!(attrs.len() <= 10, "{}", attrs.len());
+    for marker in super::PAYLOAD_MARKERS {
+        assert!(attrs.contains_key(marker), "{marker}");
+    }
+    assert!(
+        attrs[names::DROPPED]
+            .as_str()
+            .unwrap()
+            .contains("attributes")
+    );
+}
+
+#[cfg(feature = "s3")]
+#[test]
+fn the_markers_are_the_extended_clients() {
+    assert_eq!(
+        super::PAYLOAD_MARKERS,
+        [
+            weir_sqs::s3::SIZE_ATTRIBUTE,
+            weir_sqs::s3::LEGACY_SIZE_ATTRIBUTE
+        ]
+    );
+}
