@@ -60,6 +60,25 @@ pub async fn clients_with_sns() -> (Client, weir::aws_sdk_sns::Client) {
     (client().await, weir::sns_client().await)
 }
 
+/// [`client`]'s choice for an example that also keeps payloads in S3: both clients of
+/// the same target (one in-process engine answers both; or the standard chain, with
+/// path-style addressing when an endpoint such as LocalStack's is set).
+pub async fn clients_with_s3() -> (Client, weir::aws_sdk_s3::Client) {
+    let forced_local = env("WEIR_EXAMPLES_TARGET").is_some_and(|v| v == "local");
+    if forced_local || !REMOTE_ENV.iter().any(|name| env(name).is_some()) {
+        println!("target: the in-process SQS and S3 (weir::local)");
+        let local = weir::local::LocalSqs::new();
+        return (local.client(), local.s3_client());
+    }
+    let sqs = client().await;
+    let config = weir::aws_config::load_defaults(weir::aws_config::BehaviorVersion::latest()).await;
+    let endpoint = env("AWS_ENDPOINT_URL_S3").or_else(|| env("AWS_ENDPOINT_URL"));
+    let s3 = weir::aws_sdk_s3::config::Builder::from(&config)
+        .force_path_style(endpoint.is_some())
+        .build();
+    (sqs, weir::aws_sdk_s3::Client::from_conf(s3))
+}
+
 /// Deletes the queues an example created, so runs against LocalStack or AWS leave
 /// nothing behind. Failures are reported and otherwise ignored.
 pub async fn delete_queues(queues: &[&Queue]) {
