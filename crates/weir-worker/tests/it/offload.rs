@@ -364,3 +364,40 @@ worker_test! {
         assert!(keys(&s3, "ignored").await.is_empty());
     }
 }
+
+worker_test! {
+    /// A 20 MiB payload (multipart is above 100 MiB, so one PutObject) and a small one
+    /// from the same producer: the handler gets both whole, only the large one through
+    /// S3, and its object goes after the ack.
+    async fn a_twenty_mib_payload_beside_a_small_one(env) {
+        let (queue, dlq) = env.with_dlq("twenty").await;
+        let (s3, offload) = bucket(&env, "twenty").await;
+        produce(&queue, &offload, 1, 20 * MIB).await;
+        produce(&queue, &offload, 1, 1_000).await;
+        assert_eq!(keys(&s3, "twenty").await.len(), 1, "only the large one is offloaded");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let s = seen.clone();
+        let worker = Worker::builder(queue.clone())
+            .codec(RawString)
+            .offload(offload)
+            .handler(handler_fn(move |m: Message<String>| {
+                let s = s.clone();
+                async move {
+                    let body = m.body().map_err(|e| HandlerError::reject(e.to_string()))?;
+                    s.lock().unwrap().push((body.len(), m.s3_pointer().is_some()));
+                    Ok::<_, HandlerError>(())
+                }
+            }))
+            .wait_time(Duration::from_secs(1))
+            .dead_letter(&dlq)
+            .build()
+            .unwrap();
+        let report = run_until(worker, limit(&env), || seen.lock().unwrap().len() >= 2).await;
+        assert_accounted(&report);
+        let mut got = seen.lock().unwrap().clone();
+        got.sort_unstable();
+        assert_eq!(got, [(1_000, false), (20 * MIB, true)]);
+        assert_eq!(report.payloads_deleted, 1, "{report:?}");
+        assert!(keys(&s3, "twenty").await.is_empty());
+    }
+}
