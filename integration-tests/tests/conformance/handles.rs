@@ -30,8 +30,17 @@ async fn standard_latest_handle_changes_visibility_after_it_ran_out(ctx: &Ctx) {
         .await
         .expect("ChangeMessageVisibility with the latest handle");
     if ctx.target == Target::LocalStack {
-        // LocalStack 4.12 answers 200 too, but leaves the message visible; AWS hides it.
-        assert_eq!(ctx.receive(&url, 1).await.len(), 1);
+        // LocalStack 4.12 answers 200 too, but whether it hides the message again
+        // depends on whether its visibility sweep has already made it visible (on a
+        // loaded machine it sometimes has not, and then the change applies). Either way
+        // the message is kept: received now (and so in flight), or still hidden.
+        let received = ctx.receive(&url, 1).await.len();
+        assert_eq!(
+            ctx.count(&url, A::ApproximateNumberOfMessagesNotVisible)
+                .await,
+            1,
+            "the message is kept (received again: {received})"
+        );
         return;
     }
     assert!(ctx.receive(&url, 1).await.is_empty(), "hidden again");
