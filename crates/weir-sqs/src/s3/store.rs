@@ -182,7 +182,7 @@ pub(crate) async fn get(
             )));
         }
     };
-    String::from_utf8(bytes.to_vec()).map_err(|e| {
+    String::from_utf8(Vec::from(bytes)).map_err(|e| {
         FetchError::Permanent(DecodeError::detailed(
             CodecErrorKind::Decode,
             FETCH_CODEC,
