@@ -2,7 +2,9 @@
 //! loop a user would write by hand (PutObject, then SendMessageBatch of pointers;
 //! ReceiveMessage, GetObject, DeleteMessageBatch, DeleteObjects), on the same SQS and
 //! S3 in the same run: MiB/s and messages/s, send and receive (with its ack and the
-//! objects' deletion) timed apart.
+//! objects' deletion) timed apart. The raw loop runs twice: its S3 calls one by one,
+//! and a batch's ten at once as weir issues them; it holds each payload as a `String`
+//! until its batch is acked, as a handler holds its message.
 //!
 //! ```text
 //! cargo bench -p weir-sqs --features s3 --bench offload                       # in-process
@@ -104,12 +106,40 @@ async fn weir(
     (sent, start.elapsed())
 }
 
+/// How the raw loop issues a batch's S3 calls: one after another (what a user writes
+/// first), or all ten at once (weir's shape, so that the gap between it and weir is
+/// weir's own cost).
+#[derive(Clone, Copy)]
+enum Shape {
+    OneByOne,
+    AllAtOnce,
+}
+
+/// Runs the futures one after another or all at once, as `shape` says.
+async fn run<F: std::future::Future>(shape: Shape, futures: Vec<F>) -> Vec<F::Output> {
+    match shape {
+        Shape::AllAtOnce => futures_util::future::join_all(futures).await,
+        Shape::OneByOne => {
+            let mut out = Vec::with_capacity(futures.len());
+            for f in futures {
+                out.push(f.await);
+            }
+            out
+        }
+    }
+}
+
 /// The raw loop: what a user writes by hand with the two SDKs.
-async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (Duration, Duration) {
+async fn raw(
+    t: &Target,
+    queue: &Queue,
+    bucket: &str,
+    payloads: &[String],
+    shape: Shape,
+) -> (Duration, Duration) {
     let start = Instant::now();
     for (c, chunk) in payloads.chunks(10).enumerate() {
-        let mut entries = Vec::new();
-        for (i, p) in chunk.iter().enumerate() {
+        let puts = chunk.iter().enumerate().map(|(i, p)| async move {
             let key = format!("raw-{c}-{i}-{}", std::process::id());
             let put =
                 t.s3.put_object()
@@ -117,15 +147,13 @@ async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (D
                     .key(&key)
                     .body(ByteStream::from(p.clone().into_bytes()));
             put.send().await.unwrap();
-            let body = S3Pointer::new(bucket, key).to_body();
-            entries.push(
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .unwrap(),
-            );
-        }
+            SendMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .message_body(S3Pointer::new(bucket, key).to_body())
+                .build()
+                .unwrap()
+        });
+        let entries = run(shape, puts.collect()).await;
         let out = t
             .sqs
             .send_message_batch()
@@ -146,8 +174,10 @@ async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (D
             .max_number_of_messages(10)
             .wait_time_seconds(1);
         let messages = r.send().await.unwrap().messages.unwrap_or_default();
-        let (mut deletes, mut keys) = (Vec::new(), Vec::new());
-        for (i, m) in messages.iter().enumerate() {
+        if messages.is_empty() {
+            continue;
+        }
+        let gets = messages.iter().map(|m| async move {
             let pointer = S3Pointer::from_body(m.body().unwrap()).unwrap();
             let object =
                 t.s3.get_object()
@@ -156,15 +186,19 @@ async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (D
                     .send()
                     .await
                     .unwrap();
-            assert_eq!(
-                object.body.collect().await.unwrap().into_bytes().len(),
-                payloads[0].len()
-            );
-            let handle = m.receipt_handle().unwrap();
+            let body = object.body.collect().await.unwrap().into_bytes();
+            let body = String::from_utf8(Vec::from(body)).unwrap();
+            assert_eq!(body.len(), payloads[0].len());
+            (pointer, body)
+        });
+        // The payloads are held until the batch is acked, as a handler holds its message.
+        let fetched: Vec<(S3Pointer, String)> = run(shape, gets.collect()).await;
+        let (mut deletes, mut keys) = (Vec::new(), Vec::new());
+        for (i, (m, (pointer, _))) in messages.iter().zip(&fetched).enumerate() {
             deletes.push(
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .receipt_handle(handle)
+                    .receipt_handle(m.receipt_handle().unwrap())
                     .build()
                     .unwrap(),
             );
@@ -174,9 +208,6 @@ async fn raw(t: &Target, queue: &Queue, bucket: &str, payloads: &[String]) -> (D
                     .build()
                     .unwrap(),
             );
-        }
-        if messages.is_empty() {
-            continue;
         }
         got += messages.len();
         t.sqs
@@ -238,14 +269,21 @@ fn main() {
             };
             let wq = spec("weir").ensure(&t.sqs).await.unwrap().queue;
             let rq = spec("raw").ensure(&t.sqs).await.unwrap().queue;
-            let (w, r) = if i % 2 == 0 {
-                let r = raw(&t, &rq, &bucket, &payloads).await;
-                (weir(&t, &wq, &bucket, &payloads).await, r)
+            let cq = spec("rawc").ensure(&t.sqs).await.unwrap().queue;
+            let (one, all) = (Shape::OneByOne, Shape::AllAtOnce);
+            let (w, r, c) = if i % 2 == 0 {
+                let r = raw(&t, &rq, &bucket, &payloads, one).await;
+                let c = raw(&t, &cq, &bucket, &payloads, all).await;
+                (weir(&t, &wq, &bucket, &payloads).await, r, c)
             } else {
                 let w = weir(&t, &wq, &bucket, &payloads).await;
-                (w, raw(&t, &rq, &bucket, &payloads).await)
+                let c = raw(&t, &cq, &bucket, &payloads, all).await;
+                (w, raw(&t, &rq, &bucket, &payloads, one).await, c)
             };
-            println!("round {i}: {} | {}", show("raw", r), show("weir", w));
+            println!("round {i}:");
+            println!("  {}", show("raw, one by one ", r));
+            println!("  {}", show("raw, ten at once", c));
+            println!("  {}", show("weir           ", w));
         }
     });
 }
