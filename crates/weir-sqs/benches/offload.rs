@@ -129,7 +129,8 @@ async fn run<F: std::future::Future>(shape: Shape, futures: Vec<F>) -> Vec<F::Ou
     }
 }
 
-/// The raw loop: what a user writes by hand with the two SDKs.
+/// The raw loop: what a user writes by hand with the two SDKs. Returns (send, receive)
+/// durations.
 async fn raw(
     t: &Target,
     queue: &Queue,
@@ -138,6 +139,15 @@ async fn raw(
     shape: Shape,
 ) -> (Duration, Duration) {
     let start = Instant::now();
+    raw_send(t, queue, bucket, payloads, shape).await;
+    let sent = start.elapsed();
+    let start = Instant::now();
+    raw_receive(t, queue, bucket, payloads, shape).await;
+    (sent, start.elapsed())
+}
+
+/// PutObject each payload, then SendMessageBatch of their pointers, ten at a time.
+async fn raw_send(t: &Target, queue: &Queue, bucket: &str, payloads: &[String], shape: Shape) {
     for (c, chunk) in payloads.chunks(10).enumerate() {
         let puts = chunk.iter().enumerate().map(|(i, p)| async move {
             let key = format!("raw-{c}-{i}-{}", std::process::id());
@@ -164,8 +174,12 @@ async fn raw(
             .unwrap();
         assert!(out.failed().is_empty());
     }
-    let sent = start.elapsed();
-    let (start, mut got) = (Instant::now(), 0);
+}
+
+/// ReceiveMessage, GetObject each, DeleteMessageBatch, DeleteObjects, until every
+/// payload came back.
+async fn raw_receive(t: &Target, queue: &Queue, bucket: &str, payloads: &[String], shape: Shape) {
+    let mut got = 0;
     while got < payloads.len() {
         let r = t
             .sqs
@@ -225,7 +239,6 @@ async fn raw(
             .await
             .unwrap();
     }
-    (sent, start.elapsed())
 }
 
 fn env_or(name: &str, default: usize) -> usize {
